@@ -1,0 +1,1 @@
+"""Span scoring, significance tests and regression."""

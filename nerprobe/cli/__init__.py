@@ -1,0 +1,21 @@
+"""The ``probe`` command line. It stays thin: each sub-module parses options, calls the library, prints.
+
+Every ``NerprobeError`` (bad input, bad option) is printed as one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from nerprobe.cli import data, formats, models, score
+
+app = typer.Typer(help="Probe LLMs fine-tuned for NER: memorization, retention, reports.", no_args_is_help=True)
+app.add_typer(data.app, name="data")
+app.add_typer(formats.app, name="formats")
+app.command("score")(score.score)
+models.register(app)
+
+
+@app.callback()
+def main() -> None:
+    """nerprobe: does the tuned model read or recall, and what did tuning cost it?"""

@@ -1,0 +1,164 @@
+"""The data model every part of nerprobe shares: sentences, tokens and character-span entities.
+
+Entities are ``(start, end, label)`` in *character* offsets of the sentence text, end exclusive. Nested and
+overlapping entities are normal, the same span may carry several labels, and exact duplicates collapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True, order=True)
+class Entity:
+    """One mention: characters ``start:end`` of the sentence text carry ``label``."""
+
+    start: int
+    end: int
+    label: str
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The character span ``(start, end)`` without the label."""
+        return (self.start, self.end)
+
+    def contains(self, other: "Entity") -> bool:
+        """True when ``other`` lies inside this entity's span (and is not the same span)."""
+        return self.start <= other.start and other.end <= self.end and self.span != other.span
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token and its character offsets in the sentence text (end exclusive)."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence: its id, text, tokens with offsets, and its set of entities.
+
+    ``entities`` is normalised on construction: sorted by (start, end, label), exact duplicates removed, and every
+    span checked against the text (``ValueError`` names the bad span).
+    """
+
+    id: str
+    text: str
+    tokens: tuple[Token, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    doc_id: str | None = None
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.text)
+        for e in self.entities:
+            if not (0 <= e.start < e.end <= n):
+                raise ValueError(
+                    f"entity ({e.start}, {e.end}, {e.label}) is outside the sentence text of length {n}"
+                )
+            if not e.label:
+                raise ValueError(f"entity ({e.start}, {e.end}) has an empty label")
+        object.__setattr__(self, "entities", tuple(sorted(set(self.entities))))
+        object.__setattr__(self, "tokens", tuple(self.tokens))
+
+    # -- construction -------------------------------------------------------------------------------------
+    @classmethod
+    def from_tokens(
+        cls,
+        id: str,
+        words: Sequence[str],
+        token_spans: Iterable[tuple[int, int, str]] = (),
+        doc_id: str | None = None,
+        meta: dict | None = None,
+    ) -> "Sentence":
+        """Build a sentence from words joined by single spaces.
+
+        ``token_spans`` are ``(first_token, last_token_exclusive, label)``; they become character spans.
+        Raises ``ValueError`` for a token span outside the sentence.
+        """
+        tokens: list[Token] = []
+        pos = 0
+        for w in words:
+            tokens.append(Token(w, pos, pos + len(w)))
+            pos += len(w) + 1
+        text = " ".join(words)
+        entities = []
+        for s, e, label in token_spans:
+            if not (0 <= s < e <= len(tokens)):
+                raise ValueError(f"token span ({s}, {e}, {label}) is outside the sentence of {len(tokens)} tokens")
+            entities.append(Entity(tokens[s].start, tokens[e - 1].end, label))
+        return cls(id=id, text=text, tokens=tuple(tokens), entities=tuple(entities), doc_id=doc_id, meta=meta or {})
+
+    def with_entities(self, entities: Iterable[Entity]) -> "Sentence":
+        """The same sentence with another entity set (used for predictions)."""
+        return Sentence(self.id, self.text, self.tokens, tuple(entities), self.doc_id, dict(self.meta))
+
+    # -- views ----------------------------------------------------------------------------------------------
+    def surface(self, entity: Entity) -> str:
+        """The text an entity covers."""
+        return self.text[entity.start : entity.end]
+
+    @property
+    def labels(self) -> set[str]:
+        """The labels used in this sentence."""
+        return {e.label for e in self.entities}
+
+    def token_span(self, entity: Entity) -> tuple[int, int] | None:
+        """The ``(first, last_exclusive)`` token indices an entity covers exactly, or None if it cuts a token."""
+        first = next((i for i, t in enumerate(self.tokens) if t.start == entity.start), None)
+        last = next((i for i, t in enumerate(self.tokens) if t.end == entity.end), None)
+        if first is None or last is None or last < first:
+            return None
+        return (first, last + 1)
+
+    def nesting_depth(self) -> int:
+        """The largest number of entity spans that cover one character (0 without entities, 1 when flat)."""
+        spans = {e.span for e in self.entities}
+        events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda x: (x[0], x[1]))
+        depth = best = 0
+        for _, d in events:
+            depth += d
+            best = max(best, depth)
+        return best
+
+    def is_flat(self) -> bool:
+        """True when no two entities overlap and no span carries two labels."""
+        ents = self.entities
+        for a, b in zip(ents, ents[1:]):
+            if b.start < a.end:
+                return False
+        return True
+
+
+@dataclass
+class Corpus:
+    """Sentences read from one source, with the records a lenient reading skipped.
+
+    ``skipped`` holds one message per skipped record (``path:line: why``), so a lenient reading reports what it
+    dropped and keeps every valid record.
+    """
+
+    sentences: list[Sentence]
+    source: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __iter__(self):
+        return iter(self.sentences)
+
+    def __getitem__(self, i):
+        return self.sentences[i]
+
+    @property
+    def labels(self) -> list[str]:
+        """All labels used in the corpus, sorted."""
+        return sorted({e.label for s in self.sentences for e in s.entities})
+
+    def n_entities(self) -> int:
+        """The number of entities (after duplicate collapse) over all sentences."""
+        return sum(len(s.entities) for s in self.sentences)

@@ -1,0 +1,1 @@
+"""Model specs and aliases, loading base + adapter, predictors, generation cache, training."""

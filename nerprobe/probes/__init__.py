@@ -1,0 +1,1 @@
+"""Memorization probes: each builds a controlled test set that keeps its lineage."""

@@ -1,0 +1,1 @@
+"""General benchmarks before and after NER tuning, through lm-evaluation-harness."""
