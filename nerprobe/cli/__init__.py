@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import typer
 
-from nerprobe.cli import data, formats, models, score
+from nerprobe.cli import data, formats, models, retention, score, train
 
 app = typer.Typer(help="Probe LLMs fine-tuned for NER: memorization, retention, reports.", no_args_is_help=True)
 app.add_typer(data.app, name="data")
 app.add_typer(formats.app, name="formats")
 app.command("score")(score.score)
 models.register(app)
+train.register(app)
+retention.register(app)
 
 
 @app.callback()
