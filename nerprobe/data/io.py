@@ -1,0 +1,81 @@
+"""One entry point for reading any corpus nerprobe knows: :func:`read_corpus` picks the reader from the file.
+
+Detection (when ``format_name`` is None):
+
+- ``.tgz``/``.tar.gz``/``.tar`` or ``.xml`` → GENIA 3.02 XML (:func:`nerprobe.data.genia.read_genia_xml`);
+- ``.jsonl``/``.jsonlines``/``.ndjson`` → JSONL (:func:`nerprobe.data.jsonl.read_jsonl`);
+- ``.json`` whose content starts with ``[`` → LLaMA-Factory alpaca (``nerprobe.formats.alpaca.read_alpaca``,
+  imported only then, since data must not depend on formats at import time); ``.json`` starting with ``{`` → JSONL;
+- anything else: JSONL when the first non-blank byte is ``{``, otherwise CoNLL.
+
+``format_name`` forces one: "conll", "jsonl", "genia", "alpaca" or "alpaca:<output format>" (e.g. "alpaca:xml").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nerprobe.data.model import Corpus
+from nerprobe.errors import InputError, OptionError
+
+READERS = ("conll", "jsonl", "genia", "alpaca")
+
+
+def _first_byte(p: Path) -> bytes:
+    with p.open("rb") as f:
+        head = f.read(4096)
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head[:1]
+
+
+def detect_kind(path) -> str:
+    """The reader name ("conll", "jsonl", "genia", "alpaca") that :func:`read_corpus` would use for ``path``."""
+    p = Path(path)
+    name = p.name.lower()
+    if name.endswith((".tgz", ".tar.gz", ".tar", ".xml")):
+        return "genia"
+    if name.endswith((".jsonl", ".jsonlines", ".ndjson")):
+        return "jsonl"
+    first = _first_byte(p)
+    if name.endswith(".json"):
+        return "alpaca" if first == b"[" else "jsonl"
+    return "jsonl" if first == b"{" else "conll"
+
+
+def read_corpus(
+    path,
+    *,
+    lenient: bool = False,
+    scheme: str = "auto",
+    tag_column: int = -1,
+    format_name: str | None = None,
+) -> Corpus:
+    """Read ``path`` with the reader its kind calls for (see the module docstring) and return the Corpus.
+
+    ``scheme`` and ``tag_column`` apply to CoNLL files only. A missing file raises ``InputError``; an unknown
+    ``format_name`` raises ``OptionError``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(str(path), None, "no such file")
+    kind = format_name or detect_kind(p)
+    out_format = None
+    if kind.startswith("alpaca:"):
+        kind, out_format = "alpaca", kind.split(":", 1)[1]
+    if kind == "conll":
+        from nerprobe.data.conll import read_conll
+
+        return read_conll(p, scheme=scheme, tag_column=tag_column, lenient=lenient)
+    if kind == "jsonl":
+        from nerprobe.data.jsonl import read_jsonl
+
+        return read_jsonl(p, lenient=lenient)
+    if kind == "genia":
+        from nerprobe.data.genia import read_genia_xml
+
+        return read_genia_xml(p, lenient=lenient)
+    if kind == "alpaca":
+        from nerprobe.formats.alpaca import read_alpaca  # lazily: data must not import formats at module level
+
+        return read_alpaca(p, out_format, lenient=lenient)
+    raise OptionError("--format", f"unknown corpus format {kind!r}; use one of {', '.join(READERS)}")
