@@ -1,0 +1,431 @@
+"""Confidence intervals and paired significance tests over per-sentence sufficient statistics.
+
+Following sacreBLEU, a span metric is a function of *summed* statistics (``nerprobe.analysis.spans``), so a
+bootstrap resample is a count vector over sentences and its summed statistics are one matrix product:
+``counts (resamples, n) @ stats (n, labels*3)``. The same resampled indices serve both systems of a paired test.
+
+Every result is a frozen dataclass that records its ``method``, ``n_resamples``, ``seed`` and a sacreBLEU-style
+``signature`` (``metric:micro-f1|match:exact|test:paired-bootstrap|n:10000|seed:0|ci:95|nerprobe:0.1.0``) that says
+how the numbers were computed. Everything is seeded with ``numpy.random.default_rng(seed)`` and reproducible.
+
+P-values:
+- ``paired_bootstrap`` / ``paired_bootstrap_mean``: two-sided *shifted-distribution* p-value (Koehn 2004, as
+  sacreBLEU's paired bootstrap): the bootstrap differences are centred on zero to stand for the null, and
+  ``p = (1 + #{|d_b - mean(d)| >= |d_obs|}) / (B + 1)``.
+- ``approximate_randomization``: each sentence's statistics are swapped between the systems with probability 1/2;
+  ``p = (1 + #{|d_r| >= |d_obs|}) / (R + 1)`` (Noreen 1989; Riezler & Maxwell 2005).
+- ``mcnemar``: statsmodels' exact binomial or asymptotic chi-square McNemar test.
+- ``holm``: Holm's step-down adjustment (statsmodels ``multipletests(method="holm")``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from nerprobe import __version__
+from nerprobe.analysis.spans import METRICS
+
+Metric = Callable[[np.ndarray], np.ndarray]
+
+BOOTSTRAP_P = "shifted-distribution (Koehn 2004 / sacreBLEU paired-bs), two-sided"
+RANDOMIZATION_P = "proportion |d_r| >= |d_obs|, add-one, two-sided"
+CHUNK_SIZE = 100
+"""Resamples drawn per step: small chunks keep the (chunk, n) count matrix in cache (measured 2.5x faster than 1000
+on 3453 sentences). The resampled rows depend on it, so it is part of the reproducible recipe and stays fixed."""
+_TIE_TOLERANCE = 1e-12  # float noise when a resample reproduces the observed difference exactly
+
+
+def signature(**parts) -> str:
+    """A sacreBLEU-style signature ``key:value|key:value|...|nerprobe:<version>`` (None values left out)."""
+    items = [f"{k.replace('_', '-')}:{v}" for k, v in parts.items() if v is not None]
+    return "|".join(items + [f"nerprobe:{__version__}"])
+
+
+def _ci_label(alpha: float) -> str:
+    level = 100 * (1 - alpha)
+    return f"{level:g}"
+
+
+def _resolve_metric(metric: str | Metric) -> tuple[str, Metric, str | None]:
+    """(name, function, match) for a metric name from ``spans.METRICS`` or a vectorized callable."""
+    if callable(metric):
+        return getattr(metric, "__name__", "custom"), metric, None
+    try:
+        return metric, METRICS[metric], "exact"
+    except KeyError:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}") from None
+
+
+# -- resampling -----------------------------------------------------------------------------------------------
+def resample_indices(n: int, n_resamples: int, seed: int = 0, chunk_size: int = CHUNK_SIZE) -> Iterator[np.ndarray]:
+    """Bootstrap index matrices of shape (k, n), k <= chunk_size, n_resamples rows in all, from ``default_rng(seed)``.
+
+    Drawn in chunks to bound memory; the rows for a given (n, n_resamples, seed, chunk_size) are always the same.
+    """
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_resamples, chunk_size):
+        k = min(chunk_size, n_resamples - start)
+        yield rng.integers(0, n, size=(k, n))
+
+
+def index_counts(indices: np.ndarray, n: int) -> np.ndarray:
+    """How often each of the n items occurs in each row of ``indices`` (k, m): a (k, n) int64 count matrix."""
+    k = indices.shape[0]
+    flat = (indices + (np.arange(k, dtype=np.int64) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=k * n).reshape(k, n)
+
+
+def resampled_totals(
+    stats: np.ndarray | Sequence[np.ndarray], n_resamples: int = 10000, seed: int = 0, chunk_size: int = CHUNK_SIZE
+) -> list[np.ndarray]:
+    """Summed statistics of each bootstrap resample, for one or several systems on the same items.
+
+    ``stats`` is one array of shape (n, ...) or a sequence of them (same n); all use the *same* resampled indices
+    (``resample_indices``). Returns one float64 array of shape (n_resamples, ...) per system (integral values).
+    """
+    arrays = [np.asarray(stats)] if isinstance(stats, np.ndarray) else [np.asarray(s) for s in stats]
+    n = arrays[0].shape[0]
+    if any(a.shape[0] != n for a in arrays):
+        raise ValueError("the systems' statistics cover different numbers of items")
+    if n == 0:
+        raise ValueError("cannot resample zero items")
+    widths = [int(np.prod(a.shape[1:], dtype=np.int64)) for a in arrays]
+    flat = np.concatenate([a.reshape(n, -1).astype(np.float64) for a in arrays], axis=1)
+    out = np.empty((n_resamples, flat.shape[1]))
+    row = 0
+    for idx in resample_indices(n, n_resamples, seed, chunk_size):
+        out[row : row + len(idx)] = index_counts(idx, n).astype(np.float64) @ flat
+        row += len(idx)
+    results, col = [], 0
+    for a, w in zip(arrays, widths):
+        results.append(out[:, col : col + w].reshape((n_resamples,) + a.shape[1:]))
+        col += w
+    return results
+
+
+def _percentile_ci(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(low), float(high)
+
+
+# -- results --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Result:
+    def to_dict(self) -> dict:
+        """The result as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BootstrapCI(_Result):
+    """A percentile bootstrap confidence interval of one system's metric (fractions, e.g. F1 in [0, 1])."""
+
+    metric: str
+    estimate: float
+    low: float
+    high: float
+    alpha: float
+    n_items: int
+    method: str
+    n_resamples: int
+    seed: int
+    signature: str
+
+
+@dataclass(frozen=True)
+class PairedComparison(_Result):
+    """Two systems on the same items: their scores, percentile CIs, the difference (b - a), its CI and p-value."""
+
+    metric: str
+    score_a: float
+    score_b: float
+    difference: float
+    ci_a: tuple[float, float]
+    ci_b: tuple[float, float]
+    ci_difference: tuple[float, float]
+    p_value: float
+    p_value_method: str
+    alpha: float
+    n_items: int
+    method: str
+    n_resamples: int
+    seed: int
+    signature: str
+
+
+@dataclass(frozen=True)
+class RandomizationTest(_Result):
+    """Paired approximate randomization test of the metric difference (b - a)."""
+
+    metric: str
+    score_a: float
+    score_b: float
+    difference: float
+    p_value: float
+    p_value_method: str
+    n_items: int
+    method: str
+    n_resamples: int
+    seed: int
+    signature: str
+
+
+@dataclass(frozen=True)
+class McNemarResult(_Result):
+    """McNemar's test on paired binary outcomes; ``a_only``/``b_only`` are the discordant counts."""
+
+    n_both: int
+    a_only: int
+    b_only: int
+    n_neither: int
+    statistic: float
+    p_value: float
+    exact: bool
+    correction: bool
+    method: str
+    n_resamples: int
+    seed: int | None
+    signature: str
+
+
+@dataclass(frozen=True)
+class HolmResult(_Result):
+    """Holm step-down adjusted p-values (same order as given) and which hypotheses are rejected at ``alpha``."""
+
+    pvalues: tuple[float, ...]
+    adjusted: tuple[float, ...]
+    reject: tuple[bool, ...]
+    alpha: float
+    method: str
+    n_resamples: int
+    seed: int | None
+    signature: str
+
+
+# -- tests ----------------------------------------------------------------------------------------------------
+def bootstrap_ci(
+    stats: np.ndarray,
+    metric: str | Metric = "micro-f1",
+    n_resamples: int = 10000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> BootstrapCI:
+    """Percentile bootstrap CI (resampling sentences) of ``metric`` on per-sentence statistics (n, labels, 3)."""
+    name, fn, match = _resolve_metric(metric)
+    stats = np.asarray(stats)
+    (totals,) = resampled_totals(stats, n_resamples, seed)
+    low, high = _percentile_ci(fn(totals), alpha)
+    sig = signature(metric=name, match=match, test="bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha))
+    return BootstrapCI(
+        metric=name,
+        estimate=float(fn(stats.sum(axis=0))),
+        low=low,
+        high=high,
+        alpha=alpha,
+        n_items=stats.shape[0],
+        method="bootstrap-percentile",
+        n_resamples=n_resamples,
+        seed=seed,
+        signature=sig,
+    )
+
+
+def _shifted_p(diffs: np.ndarray, observed: float) -> float:
+    null = diffs - diffs.mean()
+    hits = np.count_nonzero(np.abs(null) >= abs(observed) - _TIE_TOLERANCE)
+    return float((hits + 1) / (len(diffs) + 1))
+
+
+def paired_bootstrap(
+    stats_a: np.ndarray,
+    stats_b: np.ndarray,
+    metric: str | Metric = "micro-f1",
+    n_resamples: int = 10000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> PairedComparison:
+    """Paired bootstrap over sentences: CIs of each system's metric and of the difference b - a, and a p-value.
+
+    Both systems are resampled with the same indices. The p-value is the shifted-distribution one (see module doc).
+    """
+    name, fn, match = _resolve_metric(metric)
+    stats_a, stats_b = np.asarray(stats_a), np.asarray(stats_b)
+    if stats_a.shape != stats_b.shape:
+        raise ValueError(f"statistics of different shapes: {stats_a.shape} and {stats_b.shape}")
+    tot_a, tot_b = resampled_totals([stats_a, stats_b], n_resamples, seed)
+    sa, sb = fn(tot_a), fn(tot_b)
+    score_a, score_b = float(fn(stats_a.sum(axis=0))), float(fn(stats_b.sum(axis=0)))
+    diff = score_b - score_a
+    sig = signature(metric=name, match=match, test="paired-bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha))
+    return PairedComparison(
+        metric=name,
+        score_a=score_a,
+        score_b=score_b,
+        difference=diff,
+        ci_a=_percentile_ci(sa, alpha),
+        ci_b=_percentile_ci(sb, alpha),
+        ci_difference=_percentile_ci(sb - sa, alpha),
+        p_value=_shifted_p(sb - sa, diff),
+        p_value_method=BOOTSTRAP_P,
+        alpha=alpha,
+        n_items=stats_a.shape[0],
+        method="paired-bootstrap",
+        n_resamples=n_resamples,
+        seed=seed,
+        signature=sig,
+    )
+
+
+def swap_masks(n: int, n_resamples: int, seed: int = 0, chunk_size: int = CHUNK_SIZE) -> Iterator[np.ndarray]:
+    """Random 0/1 swap matrices of shape (k, n) (1 = swap that item's statistics), n_resamples rows in all."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_resamples, chunk_size):
+        k = min(chunk_size, n_resamples - start)
+        yield rng.integers(0, 2, size=(k, n))
+
+
+def approximate_randomization(
+    stats_a: np.ndarray,
+    stats_b: np.ndarray,
+    metric: str | Metric = "micro-f1",
+    n_resamples: int = 10000,
+    seed: int = 0,
+) -> RandomizationTest:
+    """Paired approximate randomization test of the metric difference b - a (two-sided, see module doc).
+
+    Swapping item i moves ``b_i - a_i`` from b's total to a's, so each permuted total is
+    ``A + swaps @ (b - a)`` and ``B - swaps @ (b - a)``: one matrix product per chunk.
+    """
+    name, fn, match = _resolve_metric(metric)
+    stats_a, stats_b = np.asarray(stats_a), np.asarray(stats_b)
+    if stats_a.shape != stats_b.shape:
+        raise ValueError(f"statistics of different shapes: {stats_a.shape} and {stats_b.shape}")
+    n = stats_a.shape[0]
+    total_a, total_b = stats_a.sum(axis=0).astype(np.float64), stats_b.sum(axis=0).astype(np.float64)
+    delta = (stats_b - stats_a).reshape(n, -1).astype(np.float64)
+    observed = float(fn(total_b) - fn(total_a))
+    diffs = np.empty(n_resamples)
+    row = 0
+    for mask in swap_masks(n, n_resamples, seed):
+        moved = (mask.astype(np.float64) @ delta).reshape((len(mask),) + total_a.shape)
+        diffs[row : row + len(mask)] = fn(total_b - moved) - fn(total_a + moved)
+        row += len(mask)
+    hits = np.count_nonzero(np.abs(diffs) >= abs(observed) - _TIE_TOLERANCE)
+    sig = signature(metric=name, match=match, test="approximate-randomization", n=n_resamples, seed=seed)
+    return RandomizationTest(
+        metric=name,
+        score_a=float(fn(total_a)),
+        score_b=float(fn(total_b)),
+        difference=observed,
+        p_value=float((hits + 1) / (n_resamples + 1)),
+        p_value_method=RANDOMIZATION_P,
+        n_items=n,
+        method="approximate-randomization",
+        n_resamples=n_resamples,
+        seed=seed,
+        signature=sig,
+    )
+
+
+def paired_bootstrap_mean(
+    a_values: Sequence[float],
+    b_values: Sequence[float],
+    n_resamples: int = 10000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> PairedComparison:
+    """Paired bootstrap for a continuous per-item metric: CIs of each mean and of the difference of means (b - a).
+
+    Same resampling and shifted-distribution p-value as ``paired_bootstrap``; ``metric`` is ``"mean"``.
+    """
+    a = np.asarray(a_values, dtype=np.float64)
+    b = np.asarray(b_values, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"need two 1-d arrays of equal length, got shapes {a.shape} and {b.shape}")
+    n = len(a)
+    tot_a, tot_b = resampled_totals([a[:, None], b[:, None]], n_resamples, seed)
+    ma, mb = tot_a[:, 0] / n, tot_b[:, 0] / n
+    diff = float(b.mean() - a.mean())
+    sig = signature(metric="mean", test="paired-bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha))
+    return PairedComparison(
+        metric="mean",
+        score_a=float(a.mean()),
+        score_b=float(b.mean()),
+        difference=diff,
+        ci_a=_percentile_ci(ma, alpha),
+        ci_b=_percentile_ci(mb, alpha),
+        ci_difference=_percentile_ci(mb - ma, alpha),
+        p_value=_shifted_p(mb - ma, diff),
+        p_value_method=BOOTSTRAP_P,
+        alpha=alpha,
+        n_items=n,
+        method="paired-bootstrap-mean",
+        n_resamples=n_resamples,
+        seed=seed,
+        signature=sig,
+    )
+
+
+EXACT_BELOW = 25
+"""With ``exact=None``, McNemar is exact (binomial) when fewer than this many pairs are discordant."""
+
+
+def mcnemar(
+    a_correct: Sequence[bool], b_correct: Sequence[bool], exact: bool | None = None, correction: bool = True
+) -> McNemarResult:
+    """McNemar's test for paired binary outcomes (statsmodels). ``exact=None``: exact below 25 discordant pairs.
+
+    ``correction`` applies the continuity correction to the asymptotic chi-square version.
+    """
+    from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+    a = np.asarray(a_correct, dtype=bool)
+    b = np.asarray(b_correct, dtype=bool)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"need two 1-d arrays of equal length, got shapes {a.shape} and {b.shape}")
+    both, a_only = int(np.sum(a & b)), int(np.sum(a & ~b))
+    b_only, neither = int(np.sum(~a & b)), int(np.sum(~a & ~b))
+    if exact is None:
+        exact = a_only + b_only < EXACT_BELOW
+    res = sm_mcnemar([[both, a_only], [b_only, neither]], exact=exact, correction=correction)
+    test = "mcnemar-exact" if exact else ("mcnemar-chi2-cc" if correction else "mcnemar-chi2")
+    return McNemarResult(
+        n_both=both,
+        a_only=a_only,
+        b_only=b_only,
+        n_neither=neither,
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        exact=bool(exact),
+        correction=bool(correction) and not exact,
+        method=test,
+        n_resamples=0,
+        seed=None,
+        signature=signature(metric="accuracy", test=test, n=len(a)),
+    )
+
+
+def holm(pvalues: Sequence[float], alpha: float = 0.05) -> HolmResult:
+    """Holm's step-down adjustment of a family of p-values (statsmodels ``multipletests(method="holm")``).
+
+    ``method="holm"`` is named explicitly: statsmodels' default is Holm-Sidak.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(pvalues, dtype=np.float64)
+    if p.ndim != 1 or len(p) == 0:
+        raise ValueError("holm needs a non-empty 1-d list of p-values")
+    reject, adjusted, _, _ = multipletests(p, alpha=alpha, method="holm")
+    return HolmResult(
+        pvalues=tuple(float(x) for x in p),
+        adjusted=tuple(float(x) for x in adjusted),
+        reject=tuple(bool(x) for x in reject),
+        alpha=alpha,
+        method="holm",
+        n_resamples=0,
+        seed=None,
+        signature=signature(test="holm", m=len(p), alpha=f"{alpha:g}"),
+    )
