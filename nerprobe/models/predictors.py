@@ -1,0 +1,101 @@
+"""One interface for everything that maps NER requests to outputs: HF models, the lookup baseline, replay.
+
+A ``Request`` is one sentence to tag, in one output format with one label set; its prompt is the LLaMA-Factory
+alpaca user prompt ``instruction + "\\n" + input``. A ``Predictor`` has a ``fingerprint`` (for manifests and cache
+keys) and ``predict(requests, progress=True) -> list[str]`` (one output per request, in order).
+
+Implementations: ``HFPredictor`` (nerprobe.models.hf_generate), ``LookupPredictor`` (nerprobe.models.lookup),
+``ReplayPredictor`` (nerprobe.models.replay); all importable from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence, runtime_checkable
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from nerprobe.data.model import Sentence
+
+
+@dataclass(frozen=True)
+class Request:
+    """One sentence to tag: ``id`` (the sentence id), the sentence, the format and label set, and the prompt parts."""
+
+    id: str
+    sentence: Sentence
+    format_name: str
+    labelset: object  # nerprobe.formats.labels.LabelSet
+    instruction: str
+    input: str
+
+    @classmethod
+    def build(cls, sentence: Sentence, format_name: str, labelset) -> "Request":
+        """The request for ``sentence`` with the prompt of ``nerprobe.formats.prompts.sft_record``."""
+        from nerprobe.formats.prompts import sft_record
+
+        rec = sft_record(sentence, format_name, labelset)
+        return cls(sentence.id, sentence, format_name, labelset, rec["instruction"], rec["input"])
+
+    @property
+    def prompt(self) -> str:
+        """The user prompt as LLaMA-Factory builds it: ``instruction + "\\n" + input``."""
+        return f"{self.instruction}\n{self.input}" if self.instruction else self.input
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Maps requests to outputs; ``fingerprint`` identifies what produced them."""
+
+    fingerprint: str
+
+    def predict(self, requests: Sequence[Request], *, progress: bool = True) -> list[str]:
+        """One output string per request, in the order of ``requests``."""
+        ...
+
+
+class ItemsPerSecondColumn(ProgressColumn):
+    """``12.3 items/s`` from rich's own speed estimate."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("  -- items/s" if speed is None else f"{speed:6.1f} items/s", style="progress.data.speed")
+
+
+def make_progress(disable: bool = False) -> Progress:
+    """A rich progress bar with a count, items/s and time left (on stderr, so stdout stays clean)."""
+    from rich.console import Console
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        ItemsPerSecondColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=disable,
+        transient=False,
+    )
+
+
+def build_requests(sentences: Sequence[Sentence], format_name: str, labelset) -> list[Request]:
+    """``Request.build`` for each sentence, in order."""
+    return [Request.build(s, format_name, labelset) for s in sentences]
+
+
+def __getattr__(name: str):
+    # The implementations live in their own modules (each imports this one), re-exported lazily to avoid a cycle.
+    if name == "HFPredictor":
+        from nerprobe.models.hf_generate import HFPredictor
+
+        return HFPredictor
+    if name == "LookupPredictor":
+        from nerprobe.models.lookup import LookupPredictor
+
+        return LookupPredictor
+    if name == "ReplayPredictor":
+        from nerprobe.models.replay import ReplayPredictor
+
+        return ReplayPredictor
+    raise AttributeError(name)
