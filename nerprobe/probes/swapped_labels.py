@@ -98,7 +98,8 @@ def build_type_swaps(
     train: Iterable[Sentence], test: Iterable[Sentence], seed: int = 0, *, min_count: int = 2,
     normalize: str | Callable[[str], str] | None = None, index: MentionIndex | None = None,
 ) -> ProbeSet:
-    """The ``type-swaps`` set: for each test sentence with a replaceable entity, one entity (drawn with ``seed``)
+    """The ``type-swaps`` set: for each test sentence with a replaceable entity (innermost, not inside another
+    entity, one label), one entity (drawn with ``seed``)
     replaced by a consistently-labelled training entity of another type (same token count when possible).
 
     The expected output keeps the gold (context) label; ``meta`` has ``span`` (new offsets), ``gold_label`` and
@@ -113,7 +114,9 @@ def build_type_swaps(
     for s in test:
         spans, _ = replaceable_spans(s)
         # one label per span: spans carrying two labels are ambiguous for "which label did the model follow"
-        single = [(a, b) for a, b in spans if sum(1 for e in s.entities if e.span == (a, b)) == 1]
+        # and only top-level ones: the context of an inner entity is its enclosing name, not the sentence
+        single = [(a, b) for a, b in spans if sum(1 for e in s.entities if e.span == (a, b)) == 1
+                  and not any(o.start <= a and b <= o.end and o.span != (a, b) for o in s.entities)]
         if not single:
             skipped += 1
             continue
