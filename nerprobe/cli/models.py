@@ -1,9 +1,130 @@
-"""``probe train`` and ``probe generate``: LoRA fine-tuning and batched generation."""
+"""``probe generate`` (batched, cached, optionally data-parallel generation) and ``probe models`` (the aliases)."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from nerprobe.cli.common import console, one_line_errors
+from nerprobe.errors import OptionError
+
+
+def _labelset(spec: str | None, corpus_labels: list[str]):
+    from nerprobe.formats.labels import LABEL_SETS, label_set_for
+
+    if spec is None:
+        return label_set_for(corpus_labels)
+    if spec in LABEL_SETS:
+        return LABEL_SETS[spec]
+    names = [x.strip() for x in spec.split(",") if x.strip()]
+    if len(names) < 2 and spec not in LABEL_SETS:
+        raise OptionError("--labels", f"'{spec}' is not a known label set ({', '.join(LABEL_SETS)}) "
+                                      "nor a comma-separated list of labels")
+    return label_set_for(names)
+
+
+def cache_dir_option(value: Path | None) -> Path:
+    """``--cache-dir``, else ``$NERPROBE_CACHE/generations``, else ``~/.cache/nerprobe/generations``."""
+    from nerprobe.models.cache import default_cache_dir
+
+    return Path(value).expanduser() if value is not None else default_cache_dir()
+
+
+@one_line_errors
+def generate(
+    model: str = typer.Option(..., "--model", help="alias (see `probe models`), hub id or local model directory"),
+    adapter: Optional[str] = typer.Option(None, "--adapter", help="PEFT LoRA adapter directory"),
+    input: Path = typer.Option(..., "--input", help="corpus to tag (CoNLL, JSONL, GENIA XML, alpaca JSON)"),
+    format: str = typer.Option(..., "--format", help="output format: bracketed, xml, json, occurrence_index, offset_json"),
+    labels: Optional[str] = typer.Option(None, "--labels", help="label set name or comma-separated labels "
+                                                                "(default: from the corpus)"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="only the first N sentences"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    num_processes: int = typer.Option(1, "--num-processes", min=1, help="data-parallel worker processes"),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1,
+                                                 help="fixed budget (default: input tokens × format factor + 32)"),
+    stop: List[str] = typer.Option([], "--stop", help="stop string (repeatable)"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="bf16, fp16, fp32 (default: auto)"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="generation cache (default: "
+                                             "$NERPROBE_CACHE/generations or ~/.cache/nerprobe/generations)"),
+    out: Path = typer.Option(..., "--out", help="predictions JSONL to write (id, prompt, output)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Generate model outputs for a corpus, through the generation cache; writes nerprobe predictions JSONL."""
+    from nerprobe.data.io import read_corpus
+    from nerprobe.formats import FORMAT_NAMES
+    from nerprobe.models.loading import check_spec
+    from nerprobe.models.parallel import generate as run_generation
+    from nerprobe.models.predictors import build_requests
+    from nerprobe.models.registry import resolve
+
+    if format not in FORMAT_NAMES:
+        raise OptionError("--format", f"unknown format '{format}' (one of {', '.join(FORMAT_NAMES)})")
+    if not input.exists():
+        raise OptionError("--input", f"{input} does not exist")
+    spec = resolve(model, adapter, format_name=format)
+    check_spec(spec)  # before reading the corpus or any weight
+    corpus = read_corpus(input)
+    sentences = corpus.sentences[:limit] if limit else corpus.sentences
+    if not sentences:
+        raise OptionError("--input", f"{input} has no sentences")
+    labelset = _labelset(labels, corpus.labels)
+    requests = build_requests(sentences, format, labelset)
+    cache_path = cache_dir_option(cache_dir)
+    outputs, predictor = run_generation(
+        spec, requests, cache_path, batch_size=batch_size, max_new_tokens=max_new_tokens, stop_strings=stop,
+        device=device, dtype=dtype, num_processes=num_processes, progress=progress,
+    )
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under `accelerate launch`, only the main process writes
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        for r, o in zip(requests, outputs):
+            fh.write(json.dumps({"id": r.id, "prompt": r.prompt, "output": o}, ensure_ascii=False) + "\n")
+    manifest = {
+        "command": "generate",
+        "model": predictor.loaded.manifest(),
+        "input": str(input),
+        "format": format,
+        "labels": list(labelset.names),
+        "n_items": len(requests),
+        "generated": predictor.generated,
+        "num_processes": num_processes,
+        "decoding": {"greedy": True, "max_new_tokens": max_new_tokens or "per item: input tokens × format factor + 32",
+                     "stop": list(stop), "batch_size": batch_size},
+        "cache": str(predictor.cache.path),
+    }
+    manifest_path = out.with_name(out.name + ".manifest.json")
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    from_cache = len(requests) - predictor.generated if num_processes == 1 else "see cache"
+    console.print(
+        f"wrote {len(requests)} predictions to {out} (model {predictor.fingerprint}, "
+        f"prompt style {predictor.loaded.prompt_style}; generated here {predictor.generated}, "
+        f"from cache {from_cache}); manifest {manifest_path}",
+        highlight=False,
+    )
+
+
+@one_line_errors
+def models() -> None:
+    """List the model aliases (shipped and from the user's alias file)."""
+    from rich.table import Table
+
+    from nerprobe.models.registry import load_aliases, user_alias_file
+
+    table = Table("alias", "base", "adapter", "description")
+    for name, entry in sorted(load_aliases().items()):
+        table.add_row(name, entry["base"], entry.get("adapter") or "", entry.get("description") or "")
+    console.print(table)
+    console.print(f"user alias file: {user_alias_file()}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the model commands to the ``probe`` app."""
+    """Add ``probe generate`` and ``probe models`` to the ``probe`` app."""
+    app.command("generate")(generate)
+    app.command("models")(models)
