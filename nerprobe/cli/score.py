@@ -2,7 +2,78 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
 
-def score() -> None:
-    """Score predictions against gold (not yet built)."""
-    raise SystemExit("probe score is not built yet")
+import typer
+from rich.table import Table
+
+from nerprobe.cli.common import console, one_line_errors
+
+
+def _scores_table(result: dict) -> Table:
+    ci = result["micro_f1_ci"]
+    title = f"{result['pred']} vs {result['gold']}"
+    t = Table(title=title, title_justify="left")
+    for col in ("type", "P", "R", "F1", "tp", "pred", "gold"):
+        t.add_column(col, justify="left" if col == "type" else "right")
+    s = result["scores"]
+    for label, r in s["per_type"].items():
+        t.add_row(label, *(f"{100 * r[k]:.2f}" for k in ("precision", "recall", "f1")),
+                  str(r["tp"]), str(r["n_pred"]), str(r["n_gold"]))
+    m = s["micro"]
+    f1 = f"{100 * m['f1']:.2f}"
+    if ci is not None:
+        f1 += f" [{100 * ci['low']:.2f}, {100 * ci['high']:.2f}]"
+    t.add_row("[bold]micro[/bold]", f"{100 * m['precision']:.2f}", f"{100 * m['recall']:.2f}", f1,
+              str(m["tp"]), str(m["n_pred"]), str(m["n_gold"]), end_section=False)
+    a = s["macro"]
+    t.add_row("[bold]macro[/bold]", *(f"{100 * a[k]:.2f}" for k in ("precision", "recall", "f1")), "", "", "")
+    return t
+
+
+def _pairing_table(p: dict) -> Table:
+    t = Table(title=f"parsing ({p['kind']}{', ' + p['format'] if p['format'] else ''})", title_justify="left")
+    t.add_column("")
+    t.add_column("count", justify="right")
+    if p["kind"] in ("alpaca", "generated_predictions"):
+        for status, n in p["parse_status"].items():
+            t.add_row(status, str(n))
+    for kind, n in p["problems"].items():
+        t.add_row(f"  problem: {kind}", str(n))
+    t.add_row("input text checked", str(p["text_checked"]))
+    t.add_row("input text ≠ gold sentence", str(p["text_mismatches"]))
+    if p["label_map"]:
+        t.add_row("labels mapped", ", ".join(f"{k}→{v}" for k, v in p["label_map"].items()))
+    return t
+
+
+@one_line_errors
+def score(
+    gold: Path = typer.Option(..., "--gold", help="Gold corpus: CoNLL, nerprobe/nested JSONL, GENIA XML or alpaca."),
+    pred: Path = typer.Option(..., "--pred", help="Predictions: alpaca JSON, generated_predictions.jsonl, "
+                              "nerprobe JSONL or CoNLL; paired with gold sentences by order."),
+    format_name: Optional[str] = typer.Option(None, "--format", help="Output format of the predictions "
+                                              "(bracketed, xml, json, occurrence_index, offset_json); "
+                                              "default: from the file name or the outputs."),
+    lenient: bool = typer.Option(False, "--lenient", help="Credit entities that cannot be located by their text "
+                                 "(position-free, counted as 'lenient')."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    resamples: int = typer.Option(10000, "--resamples", help="Bootstrap resamples for the micro-F1 CI."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+) -> None:
+    """Exact-match span P/R/F1 per type, micro (with a bootstrap 95% CI) and macro, and parse-status counts."""
+    from nerprobe.analysis.score_files import score_files
+    from nerprobe.errors import OptionError
+
+    if resamples < 1:
+        raise OptionError("--resamples", "must be at least 1")
+    result = score_files(gold, pred, format_name=format_name, lenient=lenient, n_resamples=resamples, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+    console.print(_scores_table(result))
+    console.print(_pairing_table(result["pairing"]))
+    if result["micro_f1_ci"] is not None:
+        console.print(f"micro-F1 CI: {result['micro_f1_ci']['signature']}", highlight=False, soft_wrap=True)

@@ -1,0 +1,162 @@
+"""``probe score`` and the pairing behind it, on the real LLMs4NER gold files and their corpora."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from nerprobe.analysis.pairing import find_input, map_entity, pair_predictions, text_offset_map
+from nerprobe.analysis.score_files import score_files
+from nerprobe.cli import app
+from nerprobe.data.io import read_corpus
+from nerprobe.data.jsonl import write_jsonl
+from nerprobe.data.model import Entity, Sentence
+
+runner = CliRunner()
+
+CONLL_FILES = ["conll03_xml", "conll03_bracketed", "conll2003-se_xml", "conll2003-so_xml"]
+GENIA_FILES = ["genia_xml", "genia_bracketed", "genia_occurrence_index", "genia_offset_json"]
+
+
+@pytest.fixture(scope="module")
+def conll_test(data_dir):
+    return read_corpus(data_dir / "conll2003" / "test.txt")
+
+
+@pytest.fixture(scope="module")
+def genia_test(data_dir):
+    return read_corpus(data_dir / "genia" / "nested_jsonl" / "test.jsonlines")
+
+
+def test_offset_map_ignores_case_and_whitespace_and_moves_entities_onto_gold_text():
+    gold = "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT ."
+    pred = "Soccer - Japan get lucky win, China in surprise defeat."
+    offsets = text_offset_map(pred, gold)
+    china = Entity(pred.index("China"), pred.index("China") + 5, "PER")
+    assert map_entity(china, pred, gold, offsets) == Entity(gold.index("CHINA"), gold.index("CHINA") + 5, "PER")
+    # a span that swallows the comma's missing space still maps to whole gold characters
+    win = Entity(pred.index("win,"), pred.index("win,") + 4, "X")
+    assert gold[map_entity(win, pred, gold, offsets).start :][:5] == "WIN ,"
+    # unrelated texts do not align at all
+    assert text_offset_map("completely different words here", gold) is None
+
+
+def test_find_input_locates_the_sentence_inside_a_chat_prompt():
+    prompt = "<|im_start|>user\nTag entities.\nSoccer - Japan get lucky win.<|im_end|>\n<|im_start|>assistant\n"
+    assert find_input("SOCCER - JAPAN GET LUCKY WIN .", prompt) == "Soccer - Japan get lucky win."
+    assert find_input("Another sentence", prompt) is None
+
+
+@pytest.mark.parametrize("name", CONLL_FILES)
+def test_llms4ner_conll_gold_scores_100_against_conll2003_test(data_dir, conll_test, name):
+    paired = pair_predictions(conll_test.sentences, data_dir / "llms4ner" / "data" / f"{name}_test_alpaca.json")
+    result = score_files_from(paired)
+    assert result["micro"]["f1"] == 1.0 and result["micro"]["n_gold"] == 5648
+    assert paired.text_mismatches == 0 and paired.text_checked == 3453
+    assert paired.statuses["failed"] == 0 and paired.problems["unmapped_entity"] == 0
+    if "-s" in name:
+        assert paired.label_map == {"A": "ORG", "B": "PER", "C": "LOC", "D": "MISC"}
+
+
+def score_files_from(paired):
+    from nerprobe.analysis.score_files import score_paired
+
+    return score_paired(paired, n_resamples=200)["scores"]
+
+
+@pytest.mark.parametrize("name", GENIA_FILES)
+def test_llms4ner_genia_gold_scores_100_against_nested_test(data_dir, genia_test, name):
+    paired = pair_predictions(genia_test.sentences, data_dir / "llms4ner" / "data" / f"{name}_test_alpaca.json")
+    result = score_files_from(paired)
+    assert result["micro"]["f1"] == 1.0 and result["micro"]["n_gold"] == 5119
+    assert paired.text_mismatches == 0 and paired.problems["unmapped_entity"] == 0
+
+
+def test_llms4ner_genia_json_misses_only_entities_whose_position_the_format_cannot_give(data_dir, genia_test):
+    """The category-grouped json lists texts without positions. Its gold file is ambiguous where an entity's text
+    occurs earlier in the sentence without that label: such entities are the only misses, so the score is below 100
+    for a reason that lies in the format, not in the pairing."""
+    paired = pair_predictions(genia_test.sentences, data_dir / "llms4ner" / "data" / "genia_json_test_alpaca.json")
+    result = score_files_from(paired)
+    assert result["micro"]["n_gold"] == 5119 and result["micro"]["n_pred"] == 5119
+    assert result["micro"]["f1"] > 0.995
+    misses = 0
+    for gold, pred in zip(paired.gold, paired.predicted):
+        for e in set(gold.entities) - set(pred):
+            misses += 1
+            text = gold.surface(e)
+            earlier = [m.start() for m in re.finditer(re.escape(text), gold.text) if m.start() < e.start]
+            labelled = {x.start for x in gold.entities if x.label == e.label and gold.surface(x) == text}
+            assert any(s not in labelled for s in earlier), f"{gold.id}: {text!r} is not ambiguous"
+    assert misses == result["micro"]["n_gold"] - result["micro"]["tp"] > 0
+
+
+def test_cli_prints_table_ci_and_parse_counts(data_dir):
+    gold = data_dir / "conll2003" / "test.txt"
+    pred = data_dir / "llms4ner" / "data" / "conll03_xml_test_alpaca.json"
+    res = runner.invoke(app, ["score", "--gold", str(gold), "--pred", str(pred), "--resamples", "500"])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"micro\s*│\s*100\.00\s*│\s*100\.00\s*│\s*100\.00 \[100\.00, 100\.00\]", res.output)
+    assert "aligned" in res.output and "failed" in res.output
+    assert "metric:micro-f1|match:exact|test:bootstrap|n:500|seed:0|ci:95" in res.output
+
+
+def test_cli_json_on_perturbed_jsonl_predictions(tmp_path, conll_test, data_dir):
+    # drop every PER entity and add one spurious LOC per 10th sentence: P/R follow by hand from the gold counts
+    preds = []
+    for i, s in enumerate(conll_test):
+        ents = [e for e in s.entities if e.label != "PER"]
+        if i % 10 == 0 and s.tokens:
+            ents.append(Entity(s.tokens[0].start, s.tokens[0].end, "LOC"))
+        preds.append(s.with_entities(ents))
+    path = tmp_path / "pred.jsonl"
+    write_jsonl(preds, path)
+    res = runner.invoke(app, ["score", "--gold", str(data_dir / "conll2003" / "test.txt"), "--pred", str(path),
+                              "--json", "--resamples", "300"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    gold_ents = {(s.id, e) for s in conll_test for e in s.entities}
+    added = {(p.id, e) for p in preds for e in p.entities} - gold_ents
+    tp = 5648 - 1617
+    assert out["scores"]["micro"]["tp"] == tp
+    assert out["scores"]["micro"]["precision"] == pytest.approx(tp / (tp + len(added)))
+    assert out["scores"]["micro"]["recall"] == pytest.approx(tp / 5648)
+    assert out["scores"]["per_type"]["PER"]["recall"] == 0.0
+    ci = out["micro_f1_ci"]
+    assert ci["low"] < out["scores"]["micro"]["f1"] < ci["high"] and ci["n_resamples"] == 300
+    assert out["pairing"]["kind"] == "jsonl" and out["pairing"]["text_mismatches"] == 0
+
+
+def test_count_mismatch_is_one_line_error(tmp_path, conll_test, data_dir):
+    path = tmp_path / "short.jsonl"
+    write_jsonl(conll_test.sentences[:10], path)
+    res = runner.invoke(app, ["score", "--gold", str(data_dir / "conll2003" / "test.txt"), "--pred", str(path)])
+    assert res.exit_code == 2
+    assert "10 predictions for 3453 gold sentences" in res.output and "Traceback" not in res.output
+
+
+def test_bad_json_and_unknown_format_are_one_line_errors(tmp_path, data_dir):
+    gold = str(data_dir / "conll2003" / "test.txt")
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"input": "x", "output": "y"},\n oops]')
+    res = runner.invoke(app, ["score", "--gold", gold, "--pred", str(bad)])
+    assert res.exit_code == 2 and f"{bad}:2: not valid JSON" in res.output
+    pred = data_dir / "llms4ner" / "data" / "conll03_xml_test_alpaca.json"
+    res = runner.invoke(app, ["score", "--gold", gold, "--pred", str(pred), "--format", "yaml"])
+    assert res.exit_code == 2 and "--format" in res.output and "Traceback" not in res.output
+
+
+def test_entities_outside_the_gold_text_are_not_credited(tmp_path):
+    gold = [Sentence.from_tokens("g0", ["Ann", "met", "Bob"], [(0, 1, "PER"), (2, 3, "PER")])]
+    gold_path = tmp_path / "gold.jsonl"
+    write_jsonl(gold, gold_path)
+    # the model was given (and tagged) a different last word: Bob's tag cannot map onto gold text
+    pred = tmp_path / "pred_xml.json"
+    pred.write_text(json.dumps([{"instruction": "i", "input": "ann met Rob", "output": "<PER>ann</PER> met <PER>Rob</PER>"}]))
+    out = score_files(gold_path, pred, n_resamples=50)
+    # ... and still counts as a prediction (a false positive), so precision is not inflated
+    assert out["scores"]["micro"]["tp"] == 1 and out["scores"]["micro"]["n_pred"] == 2
+    assert out["pairing"]["text_mismatches"] == 1 and out["pairing"]["problems"]["unmapped_entity"] == 1
