@@ -2,6 +2,76 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
+from nerprobe.cli.common import console, one_line_errors
+from nerprobe.errors import OptionError
+
 app = typer.Typer(help="The five generative output formats.", no_args_is_help=True)
+
+_SYMBOLIZE = ("with-definitions", "symbols-only")
+
+
+def _labelset(spec: str | None, corpus_labels: list[str]):
+    """The label set named by ``--labels`` (a known set or a JSON file), else the one matching the corpus."""
+    from nerprobe.formats.labels import LABEL_SETS, label_set_for, load_label_set
+
+    if spec is None:
+        return label_set_for(corpus_labels)
+    if spec in LABEL_SETS:
+        return LABEL_SETS[spec]
+    if Path(spec).is_file():
+        return load_label_set(spec)
+    raise OptionError("--labels", f"{spec!r} is neither {', '.join(LABEL_SETS)} nor a JSON file")
+
+
+@app.command("convert")
+@one_line_errors
+def convert(
+    corpus: Path = typer.Argument(..., help="Corpus file (CoNLL, JSONL, GENIA XML, alpaca JSON)."),
+    format: str = typer.Option(..., "--format", help="bracketed, xml, json, occurrence_index or offset_json."),
+    out: Path = typer.Option(..., "--out", help="Output folder (the alpaca file and dataset_info.json go here)."),
+    labels: Optional[str] = typer.Option(
+        None, "--labels", help="conll2003, wnut17, genia or a label-set JSON file (default: matched to the corpus)."
+    ),
+    name: Optional[str] = typer.Option(None, "--name", help="Dataset name (file stem); default CORPUS_FORMAT_alpaca."),
+    symbolize: Optional[str] = typer.Option(
+        None, "--symbolize", help="Rename labels A, B, C, ...: with-definitions (like -se) or symbols-only (-so)."
+    ),
+    lenient: bool = typer.Option(False, "--lenient", help="Skip unreadable corpus records (and say how many)."),
+) -> None:
+    """Write CORPUS as LLaMA-Factory alpaca SFT data in one output format, plus its dataset_info.json entry."""
+    from nerprobe.data.io import read_corpus
+    from nerprobe.formats import FORMAT_NAMES
+    from nerprobe.formats.alpaca import write_alpaca
+
+    if format not in FORMAT_NAMES:
+        raise OptionError("--format", f"unknown format {format!r}; choose one of {', '.join(FORMAT_NAMES)}")
+    if symbolize is not None and symbolize not in _SYMBOLIZE:
+        raise OptionError("--symbolize", f"choose one of {', '.join(_SYMBOLIZE)}")
+    data = read_corpus(corpus, lenient=lenient)
+    labelset = _labelset(labels, data.labels)
+    missing = sorted(set(data.labels) - set(labelset.names))
+    if missing:
+        raise OptionError("--labels", f"the corpus uses labels outside the label set: {', '.join(missing)}")
+    sentences = list(data)
+    suffix = ""
+    if symbolize is not None:
+        labelset, mapping = labelset.symbolized(with_definitions=symbolize == "with-definitions")
+        sentences = [
+            s.with_entities(type(e)(e.start, e.end, mapping[e.label]) for e in s.entities) for s in sentences
+        ]
+        suffix = "-se" if symbolize == "with-definitions" else "-so"
+    stem = name or f"{corpus.stem}{suffix}_{format}_alpaca"
+    path = out / f"{stem}.json"
+    write_alpaca(sentences, path, format, labelset)
+    n_ent = sum(len(s.entities) for s in sentences)
+    console.print(f"wrote {len(sentences)} records ({n_ent} entities) in format {format} to {path}", highlight=False)
+    console.print(f"dataset_info.json entry: {stem}", highlight=False)
+    if symbolize is not None:
+        console.print("labels: " + ", ".join(f"{k}={v}" for k, v in mapping.items()), highlight=False)
+    if data.skipped:
+        console.print(f"[yellow]skipped {len(data.skipped)} unreadable records (--lenient)[/yellow]")
