@@ -160,3 +160,34 @@ def test_entities_outside_the_gold_text_are_not_credited(tmp_path):
     # ... and still counts as a prediction (a false positive), so precision is not inflated
     assert out["scores"]["micro"]["tp"] == 1 and out["scores"]["micro"]["n_pred"] == 2
     assert out["pairing"]["text_mismatches"] == 1 and out["pairing"]["problems"]["unmapped_entity"] == 1
+
+
+def _generated_predictions(records, path, prompt_of=lambda r: r["instruction"] + "\n" + r["input"]):
+    """A LLaMA-Factory generated_predictions.jsonl whose predictions are the gold outputs, in a chat template."""
+    with open(path, "w", encoding="utf-8") as f:
+        for r in records:
+            prompt = f"<|im_start|>user\n{prompt_of(r)}<|im_end|>\n<|im_start|>assistant\n"
+            f.write(json.dumps({"prompt": prompt, "predict": r["output"], "label": r["output"]}) + "\n")
+
+
+@pytest.mark.parametrize("name", ["conll03_bracketed", "genia_offset_json"])
+def test_generated_predictions_of_gold_outputs_score_100(tmp_path, data_dir, conll_test, genia_test, name):
+    records = json.loads((data_dir / "llms4ner" / "data" / f"{name}_test_alpaca.json").read_text())
+    gold = conll_test if name.startswith("conll") else genia_test
+    path = tmp_path / "generated_predictions.jsonl"
+    _generated_predictions(records, path)
+    paired = pair_predictions(gold.sentences, path, format_name=name.split("_", 1)[1])
+    assert paired.kind == "generated_predictions"
+    assert score_files_from(paired)["micro"]["f1"] == 1.0
+    assert paired.text_checked == len(gold) and paired.text_mismatches == 0
+
+
+def test_generated_predictions_count_prompts_that_do_not_hold_the_gold_sentence(tmp_path, data_dir, conll_test):
+    records = json.loads((data_dir / "llms4ner" / "data" / "conll03_xml_test_alpaca.json").read_text())
+    records[0], records[1] = records[1], records[0]  # two sentences out of order
+    path = tmp_path / "generated_predictions.jsonl"
+    _generated_predictions(records, path)
+    paired = pair_predictions(conll_test.sentences, path)
+    assert paired.format_name == "xml" and paired.text_mismatches == 2
+    scores = score_files_from(paired)["micro"]
+    assert scores["tp"] < 5648  # entities of the swapped sentences cannot be credited on the wrong gold text

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,26 +159,15 @@ def detect_kind(path: Path) -> str:
 
 
 def infer_format(path: Path, outputs: Sequence[str]) -> str:
-    """The output format named in the file name (longest name first), else guessed from the first non-empty output."""
+    """The output format named in the file name, else guessed from the outputs (``nerprobe.formats.alpaca``);
+    OptionError when neither tells."""
     from nerprobe.formats import FORMAT_NAMES
+    from nerprobe.formats.alpaca import infer_format as infer
 
-    stem = path.name.lower().removesuffix(".jsonl").removesuffix(".json")
-    for fmt in sorted(FORMAT_NAMES, key=len, reverse=True):
-        if re.search(rf"(?:^|[_\-.]){fmt}(?:[_\-.]|$)", stem):
-            return fmt
-    sample = next((o.strip() for o in outputs if o and o.strip()), "")
-    if sample.startswith("{"):
-        return "json"
-    if sample.startswith("["):
-        if '"start"' in sample:
-            return "offset_json"
-        if '"occurrence_index"' in sample:
-            return "occurrence_index"
-    if "</" in sample:
-        return "xml"
-    if "|" in sample and "]" in sample:
-        return "bracketed"
-    raise OptionError("--format", f"cannot tell the output format of {path}; name one of {', '.join(FORMAT_NAMES)}")
+    found = infer(path, outputs)
+    if found is None:
+        raise OptionError("--format", f"cannot tell the output format of {path}; name one of {', '.join(FORMAT_NAMES)}")
+    return found
 
 
 def _check_count(path: Path, n_pred: int, n_gold: int) -> None:
