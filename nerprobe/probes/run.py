@@ -1,0 +1,419 @@
+"""The memorization run: build the probe sets, generate with each predictor, parse, score, write the run directory.
+
+Run directory::
+
+    manifest.json        command, versions, predictor fingerprints, data hashes, seeds, format, probes, problems
+    probes/<set>.jsonl   the probe sets (header + items with lineage)
+    generations/<predictor>/<set>.jsonl   one {"id", "original_id", "prompt", "output", "status"} per item
+    scores.json          per predictor and probe set: F1 / rates with bootstrap CIs, strata, outcomes
+    stats.json           paired comparisons (Holm-corrected as one family), memorization summary, regressions
+
+Generation goes through the generation cache (``nerprobe.models.cache``), so an interrupted run resumes where it
+stopped. Predictors: the model (``--model``/``--adapter``), the baseline (the base model without the adapter, another
+model, or none), the lookup baseline (always), and on the demo corpus the context-only control. ``--model lookup``
+runs the lookup baseline alone, without any neural model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from nerprobe.errors import NerprobeError, OptionError
+
+PROBE_NAMES = ("coverage", "unseen-entities", "swapped-labels", "type-swaps", "pair-lookup")
+"""Probe groups of ``--probes``; ``swapped-labels`` is the three label renamings plus ``type-swaps``."""
+RELABEL_SETS = ("swapped-labels-symbols-defs", "swapped-labels-symbols", "swapped-labels-permuted")
+LOOKUP, CONTEXT, MODEL, BASELINE = "lookup", "context-only", "model", "baseline"
+
+
+@dataclass
+class MemorizationConfig:
+    """Options of a memorization run (``probe memorization``); ``train``/``test`` None means the demo corpus."""
+
+    model: str = "tiny"
+    adapter: str | None = None
+    baseline: str = "base"
+    train: Path | None = None
+    test: Path | None = None
+    format_name: str = "xml"
+    probes: tuple[str, ...] = PROBE_NAMES
+    limit: int | None = None
+    seed: int = 0
+    out: Path = Path("runs/memorization")
+    n_resamples: int = 1000
+    normalize: str = "casefold"
+    pool: Path | None = None
+    replacement_source: str = "auto"
+    pair_samples: int = 500
+    cache_dir: Path | None = None
+    batch_size: int = 8
+    device: str | None = None
+    dtype: str | None = None
+    lenient: bool = False
+    progress: bool = True
+    command: str = ""
+
+
+@dataclass
+class Corpora:
+    """The corpora of a run and where they came from."""
+
+    train: list
+    test: list
+    pool: list | None
+    demo: bool
+    hashes: dict = field(default_factory=dict)
+
+
+def expand_probes(probes) -> list[str]:
+    """The probe-set names a ``--probes`` list stands for (``OptionError`` for an unknown name)."""
+    out: list[str] = []
+    for p in probes:
+        if p == "swapped-labels":
+            names = list(RELABEL_SETS) + ["type-swaps"]
+        elif p in PROBE_NAMES or p in RELABEL_SETS:
+            names = [p]
+        else:
+            raise OptionError("--probes", f"unknown probe {p!r} (known: {', '.join(PROBE_NAMES + RELABEL_SETS)})")
+        out += [n for n in names if n not in out]
+    if "unseen-entities" in out and "coverage" not in out:
+        out.insert(0, "coverage")  # the original sentences the unseen-entities set pairs with
+    return out
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+def _sentences_hash(sentences) -> str:
+    h = hashlib.sha256()
+    for s in sentences:
+        h.update(json.dumps([s.id, s.text, [[e.start, e.end, e.label] for e in s.entities]]).encode())
+    return "sha256:" + h.hexdigest()
+
+
+def load_corpora(cfg: MemorizationConfig, problems: list[str]) -> Corpora:
+    """Read ``--train``/``--test`` (and ``--pool``), or make the demo corpus when neither is given."""
+    if cfg.train is None and cfg.test is None:
+        from nerprobe.data.demo import make_demo_corpus
+
+        d = make_demo_corpus(seed=0)
+        train, test = list(d.train), list(d.test)
+        return Corpora(train, test, None, True, {"train": _sentences_hash(train), "test": _sentences_hash(test),
+                                                 "source": "demo:flat:seed=0"})
+    if cfg.train is None or cfg.test is None:
+        raise OptionError("--train" if cfg.train is None else "--test", "give both --train and --test (or neither, "
+                          "for the demo corpus)")
+    from nerprobe.data.io import read_corpus
+
+    read = {}
+    for opt, path in (("--train", cfg.train), ("--test", cfg.test), ("--pool", cfg.pool)):
+        if path is None:
+            continue
+        if not Path(path).exists():
+            raise OptionError(opt, f"{path} does not exist")
+        corpus = read_corpus(path, lenient=cfg.lenient)
+        for msg in corpus.skipped:
+            problems.append(f"skipped: {msg}")
+        if not corpus.sentences:
+            raise OptionError(opt, f"{path} has no sentences")
+        read[opt] = corpus.sentences
+    hashes = {k.strip("-"): _file_sha256(Path(p)) for k, p in (("--train", cfg.train), ("--test", cfg.test),
+                                                               ("--pool", cfg.pool)) if p is not None}
+    return Corpora(read["--train"], read["--test"], read.get("--pool"), False, hashes)
+
+
+def build_probe_sets(cfg: MemorizationConfig, corpora: Corpora, labelset, index, names: list[str]) -> dict:
+    """Build the named probe sets (deterministic for ``cfg.seed``); returns name → ProbeSet."""
+    from nerprobe.probes.coverage import build_coverage
+    from nerprobe.probes.pair_lookup import build_pair_lookup
+    from nerprobe.probes.swapped_labels import build_relabeled, build_type_swaps
+    from nerprobe.probes.unseen_entities import build_unseen_entities
+
+    test = corpora.test[: cfg.limit] if cfg.limit else corpora.test
+    n_pairs = min(cfg.pair_samples, cfg.limit) if cfg.limit else cfg.pair_samples
+    builders: dict[str, Callable] = {
+        "coverage": lambda: build_coverage(corpora.train, test, cfg.seed, index=index),
+        "unseen-entities": lambda: build_unseen_entities(
+            corpora.train, test, cfg.seed, pool=corpora.pool if corpora.pool is not None else corpora.test,
+            source=cfg.replacement_source, index=index),
+        "type-swaps": lambda: build_type_swaps(corpora.train, test, cfg.seed, index=index),
+        "pair-lookup": lambda: build_pair_lookup(corpora.train, test, cfg.seed, n_train=n_pairs,
+                                                 n_heldout=n_pairs, index=index),
+    }
+    for name in RELABEL_SETS:
+        mode = name[len("swapped-labels-"):]
+        builders[name] = lambda mode=mode: build_relabeled(test, labelset, mode, cfg.seed)
+    return {name: builders[name]() for name in names}
+
+
+# -- predictors ------------------------------------------------------------------------------------------------
+@dataclass
+class NamedPredictor:
+    """A predictor under the name the run reports it by, and what the manifest records about it."""
+
+    name: str
+    predictor: object
+    manifest: dict
+
+
+def _hf_predictor(name: str, spec, cfg: MemorizationConfig, cache) -> NamedPredictor:
+    from nerprobe.models.hf_generate import HFPredictor
+    from nerprobe.models.loading import load_model
+
+    loaded = load_model(spec, device=cfg.device, dtype=cfg.dtype, lazy=True)
+    return NamedPredictor(name, HFPredictor(loaded, cache=cache, batch_size=cfg.batch_size), loaded.manifest())
+
+
+def make_predictors(cfg: MemorizationConfig, corpora: Corpora, problems: list[str]) -> list[NamedPredictor]:
+    """The model, its baseline, the lookup baseline and (on the demo) the context-only control.
+
+    A model or adapter that cannot be found raises ``NerprobeError`` before any work; an adapter trained on
+    another output format is reported in ``problems`` and the run goes on.
+    """
+    from nerprobe.models.lookup import LookupPredictor
+
+    out: list[NamedPredictor] = []
+    if cfg.model != LOOKUP:
+        from nerprobe.models.cache import GenerationCache, default_cache_dir
+        from nerprobe.models.loading import read_adapter_manifest
+        from nerprobe.models.registry import resolve
+
+        cache = GenerationCache(Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir())
+        spec = resolve(cfg.model, cfg.adapter, format_name=cfg.format_name)
+        if spec.adapter:
+            trained = (read_adapter_manifest(Path(spec.adapter).expanduser()) or {}).get("format")
+            if trained and trained != cfg.format_name:
+                problems.append(f"--format: the adapter {spec.adapter} was trained on the {trained!r} format, not "
+                                f"{cfg.format_name!r}; its outputs will mostly fail to parse")
+        out.append(_hf_predictor(MODEL, spec, cfg, cache))
+        if cfg.baseline == "base":
+            if spec.adapter:
+                out.append(_hf_predictor(BASELINE, dataclasses.replace(spec, adapter=None), cfg, cache))
+            else:
+                problems.append("--baseline base: the model has no adapter, so there is no separate base to compare")
+        elif cfg.baseline != "none":
+            out.append(_hf_predictor(BASELINE, resolve(cfg.baseline, format_name=cfg.format_name), cfg, cache))
+    lookup = LookupPredictor.fit(corpora.train)
+    out.append(NamedPredictor(LOOKUP, lookup, {"fingerprint": lookup.fingerprint, "kind": "lookup baseline"}))
+    if corpora.demo:
+        from nerprobe.probes.context_only import ContextOnlyPredictor
+
+        ctx = ContextOnlyPredictor()
+        out.append(NamedPredictor(CONTEXT, ctx, {"fingerprint": ctx.fingerprint, "kind": "context-only control"}))
+    return out
+
+
+def _labelset_for(probe_set, labelset):
+    from nerprobe.formats.labels import LabelSet
+
+    ls = probe_set.params.get("labelset")
+    if ls is None:
+        return labelset
+    return LabelSet(tuple(ls["names"]), dict(ls.get("definitions", {})))
+
+
+def _predictor_for(named: NamedPredictor, probe_set):
+    """The predictor to use on ``probe_set``: the context-only control reads the renamed labels of a relabeled set
+    from its instruction, so it gets the set's mapping."""
+    if named.name == CONTEXT and "mapping" in probe_set.params:
+        from nerprobe.probes.context_only import ContextOnlyPredictor
+
+        return ContextOnlyPredictor(label_map=probe_set.params["mapping"])
+    return named.predictor
+
+
+def generate_and_parse(named: NamedPredictor, probe_set, labelset, cfg: MemorizationConfig, run_dir: Path):
+    """Generate (through the cache), save the generations and parse them; returns ``(entities per item,
+    parse status counts)``."""
+    from collections import Counter
+
+    from nerprobe.formats import get_format
+    from nerprobe.models.predictors import Request
+
+    ls = _labelset_for(probe_set, labelset)
+    requests = [Request.build(it.sentence, cfg.format_name, ls) for it in probe_set.items]
+    outputs = _predictor_for(named, probe_set).predict(requests, progress=cfg.progress) if requests else []
+    fmt, names = get_format(cfg.format_name), list(ls.names)
+    parses = [fmt.parse(o, it.sentence, names) for o, it in zip(outputs, probe_set.items)]
+    path = run_dir / "generations" / named.name / f"{probe_set.name}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for it, r, o, p in zip(probe_set.items, requests, outputs, parses):
+            f.write(json.dumps({"id": it.id, "original_id": it.original_id, "prompt": r.prompt, "output": o,
+                                "status": p.status.value, "problems": list(p.problems)}, ensure_ascii=False) + "\n")
+    status = Counter(p.status.value for p in parses)
+    return [p.entities for p in parses], dict(status)
+
+
+# -- scoring ---------------------------------------------------------------------------------------------------
+def _comparison_stats(probe_set, preds, labels):
+    """(stats, metric) for paired comparisons of one probe set: span F1, or the probe's rate."""
+    from nerprobe.analysis.memorization import outcome_stats, pair_lookup_outcomes, probe_span_stats, rate
+    from nerprobe.probes.swapped_labels import swap_outcome
+
+    if probe_set.name == "type-swaps":
+        return outcome_stats(swap_outcome(it, p) == "memory" for it, p in zip(probe_set.items, preds)), rate
+    if probe_set.name == "pair-lookup":
+        return outcome_stats(pair_lookup_outcomes(probe_set, preds).get(("train", "alone"), [])), rate
+    return probe_span_stats(probe_set, preds, labels), "micro-f1"
+
+
+def score_run(sets: dict, predictions: dict, labelset, index, cfg: MemorizationConfig) -> tuple[dict, dict]:
+    """``(scores, stats)``: per-predictor per-probe scores; comparisons with Holm, summary and regressions."""
+    from nerprobe.analysis.memorization import (
+        compare, holm_family, indicators, memorization_summary, probe_span_stats, regression_rows, score_probe,
+    )
+    from nerprobe.analysis.regression import entity_logit
+
+    labels = {}
+    for name, ps in sets.items():
+        names = set(_labelset_for(ps, labelset).names)
+        labels[name] = sorted(names | {e.label for s in ps.sentences for e in s.entities})
+    scores = {p: {name: score_probe(sets[name], preds, labels[name], index, cfg.n_resamples, cfg.seed)
+                  for name, preds in by_set.items()} for p, by_set in predictions.items()}
+    comparisons: list[dict] = []
+    if "coverage" in sets and "unseen-entities" in sets:
+        cov, uns = sets["coverage"], sets["unseen-entities"]
+        pos = {it.id: i for i, it in enumerate(cov.items)}
+        order = [pos[it.original_id] for it in uns.items]
+        both = sorted(set(labels["coverage"]) | set(labels["unseen-entities"]))
+        for p, by_set in predictions.items():
+            orig = probe_span_stats(cov, by_set["coverage"], both)[order]
+            new = probe_span_stats(uns, by_set["unseen-entities"], both)
+            comparisons.append(compare(f"{p}: original vs unseen-entities", "original_vs_unseen", orig, new,
+                                       "micro-f1", cfg.n_resamples, cfg.seed, predictor=p))
+    pairs = []
+    if MODEL in predictions and BASELINE in predictions:
+        pairs.append((BASELINE, MODEL, "tuned_vs_base"))
+    for p in predictions:
+        if p != LOOKUP:
+            pairs.append((LOOKUP, p, "model_vs_lookup"))
+    for a, b, kind in pairs:
+        for name, ps in sets.items():
+            sa, metric = _comparison_stats(ps, predictions[a][name], labels[name])
+            sb, _ = _comparison_stats(ps, predictions[b][name], labels[name])
+            if len(sa):
+                comparisons.append(compare(f"{b} vs {a}: {name}", kind, sa, sb, metric, cfg.n_resamples, cfg.seed,
+                                           probe=name, a=a, b=b))
+    family = holm_family(comparisons)
+    ind = {p: indicators(scores[p], comparisons, p) for p in predictions}
+    summary = memorization_summary(ind, LOOKUP, CONTEXT if CONTEXT in predictions else None)
+    regressions = {}
+    if "coverage" in sets:
+        for p, by_set in predictions.items():
+            rows = regression_rows(sets["coverage"], by_set["coverage"], sets.get("unseen-entities"),
+                                   by_set.get("unseen-entities"))
+            regressions[p] = entity_logit(rows)
+    stats = {"comparisons": comparisons, "holm": family, "summary": summary, "regression": regressions}
+    return scores, stats
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("nerprobe", "numpy", "scipy", "statsmodels", "torch", "transformers", "peft"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print) -> dict:
+    """Run every step and write the run directory ``cfg.out``; returns ``{"scores", "stats", "manifest"}``."""
+    from nerprobe.formats import FORMAT_NAMES
+    from nerprobe.formats.labels import LABEL_SETS, label_set_for
+    from nerprobe.probes.coverage import MentionIndex, get_normalizer
+
+    if cfg.format_name not in FORMAT_NAMES:
+        raise OptionError("--format", f"unknown format {cfg.format_name!r} (one of {', '.join(FORMAT_NAMES)})")
+    if cfg.limit is not None and cfg.limit < 1:
+        raise OptionError("--limit", "must be at least 1")
+    get_normalizer(cfg.normalize)
+    names = expand_probes(cfg.probes)
+    problems: list[str] = []
+    t0 = time.perf_counter()
+    corpora = load_corpora(cfg, problems)
+    predictors = make_predictors(cfg, corpora, problems)  # fails here, before any work, on a bad model
+
+    train_labels = sorted({e.label for s in corpora.train for e in s.entities})
+    if not train_labels:
+        raise OptionError("--train", "the training corpus has no entities")
+    if corpora.demo:
+        from nerprobe.models.tiny import demo_labelset
+
+        labelset = demo_labelset()
+    else:
+        labelset = label_set_for(train_labels)
+    test_labels = {e.label for s in corpora.test for e in s.entities}
+    for lab in sorted(test_labels - set(train_labels)):
+        problems.append(f"--test: label {lab!r} never occurs in training; its mentions count as misses")
+    n_empty = sum(1 for s in corpora.test if not s.entities)
+    if n_empty:
+        problems.append(f"--test: {n_empty} sentence(s) without entities (kept: they count for precision)")
+    index = MentionIndex(corpora.train, cfg.normalize)
+    sets = build_probe_sets(cfg, corpora, labelset, index, names)
+    run_dir = Path(cfg.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for ps in sets.values():
+        ps.save(run_dir)
+        problems += [f"{ps.name}: {p}" for p in ps.problems]
+    log(f"built {len(sets)} probe sets ({sum(len(p) for p in sets.values())} items) "
+        f"in {time.perf_counter() - t0:.1f}s")
+
+    predictions: dict[str, dict] = {}
+    parse_status: dict[str, dict] = {}
+    for named in predictors:
+        predictions[named.name], parse_status[named.name] = {}, {}
+        for name, ps in sets.items():
+            try:
+                preds, status = generate_and_parse(named, ps, labelset, cfg, run_dir)
+            except NerprobeError as err:
+                problems.append(f"{named.name} on {name}: {err} (left out)")
+                predictions[named.name].pop(name, None)
+                continue
+            predictions[named.name][name] = preds
+            parse_status[named.name][name] = status
+    complete = {p: by for p, by in predictions.items() if set(by) == set(sets)}
+    for p in set(predictions) - set(complete):
+        problems.append(f"{p}: left out of the statistics (some probe sets failed)")
+    scores, stats = score_run(sets, complete, labelset, index, cfg)
+    for p in scores:
+        for name in scores[p]:
+            scores[p][name]["parse_status"] = parse_status[p].get(name, {})
+    manifest = {
+        "command": cfg.command or " ".join(sys.argv),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "versions": _versions(),
+        "predictors": {n.name: n.manifest for n in predictors},
+        "data": {"demo": corpora.demo, "hashes": corpora.hashes, "train": str(cfg.train) if cfg.train else None,
+                 "test": str(cfg.test) if cfg.test else None, "pool": str(cfg.pool) if cfg.pool else None,
+                 "n_train": len(corpora.train), "n_test": len(corpora.test)},
+        "seed": cfg.seed,
+        "format": cfg.format_name,
+        "labelset": {"names": list(labelset.names), "known_set": next(
+            (k for k, v in LABEL_SETS.items() if v == labelset), None)},
+        "probes": {n: {"items": len(ps), "params": ps.params, "seed": ps.seed} for n, ps in sets.items()},
+        "limit": cfg.limit,
+        "n_resamples": cfg.n_resamples,
+        "normalize": cfg.normalize,
+        "replacement_source": cfg.replacement_source,
+        "problems": problems,
+    }
+    for fname, obj in (("scores.json", scores), ("stats.json", stats), ("manifest.json", manifest)):
+        (run_dir / fname).write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return {"scores": scores, "stats": stats, "manifest": manifest}
