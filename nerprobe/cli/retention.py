@@ -1,9 +1,113 @@
-"""``probe retention``."""
+"""``probe retention``: general benchmarks before and after NER tuning, item by item (lm-evaluation-harness)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from nerprobe.cli.common import console, one_line_errors
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _p(x: float) -> str:
+    return f"{x:.2g}" if x >= 1e-4 else f"{x:.1e}"
+
+
+_TEST_SHORT = {"mcnemar-exact": "McNemar", "mcnemar-chi2-cc": "McNemar χ²", "mcnemar-chi2": "McNemar χ²",
+               "paired-bootstrap": "bootstrap"}
+
+
+def print_rows(rows: list[dict], title: str) -> None:
+    """The result table: task, metric, base, tuned, Δ with CI, p (test), Holm-adjusted p, verdict."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("task", "metric", "n", "base", "tuned", "Δ [95% CI]", "p", "p Holm", "verdict"):
+        table.add_column(col, justify="left" if col in ("task", "metric", "verdict") else "right")
+    for r in rows:
+        metric = r["metric"] if r["filter"] == "none" else f"{r['metric']} ({r['filter']})"
+        ci = f"{r['delta']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+        table.add_row(
+            r["task"], metric, str(r["n"]), _fmt(r["base"]), _fmt(r["tuned"]), ci,
+            f"{_p(r['p'])} ({_TEST_SHORT.get(r['test'], r['test'])})", _p(r["p_holm"]), r["verdict"],
+        )
+    console.print(table, width=max(console.width, 150))
+
+
+def print_forms(forms: dict[str, dict[str, dict]]) -> None:
+    """Answer length and form of the generative tasks, per model."""
+    from rich.table import Table
+
+    if not forms:
+        return
+    table = Table(title="generated answers", title_justify="left")
+    for col in ("task", "model", "n", "mean words", "bare span", "gold in answer"):
+        table.add_column(col, justify="left" if col in ("task", "model") else "right")
+    tasks = sorted({t for per_model in forms.values() for t in per_model})
+    for task in tasks:
+        for model, per_task in forms.items():
+            f = per_task.get(task)
+            if f:
+                table.add_row(task, model, str(f["n"]), _fmt(f["mean_words"], 1), _fmt(f["bare_span_share"], 2),
+                              _fmt(f["gold_in_answer_share"], 2))
+    console.print(table)
+
+
+@one_line_errors
+def retention(
+    model: str = typer.Option(..., "--model", help="alias (`tiny` runs offline on the demo model), hub id or directory"),
+    adapter: List[str] = typer.Option([], "--adapter", help="LoRA adapter to compare with the base (repeatable)"),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="comma-separated lm-eval tasks; bundled offline: "
+                                        "local_mmlu, local_gsm8k, demo_entity_type, demo_completion "
+                                        "(default for --model tiny: the demo tasks)"),
+    num_fewshot: Optional[int] = typer.Option(None, "--num-fewshot", min=0, help="few-shot examples (default: the task's)"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="a seeded random subset of N items per task, "
+                                        "the same for every model"),
+    subset_seed: int = typer.Option(0, "--subset-seed", help="seed of the --limit subset"),
+    fewshot_seed: int = typer.Option(1234, "--fewshot-seed", help="seed of the few-shot example draw"),
+    chat_template: bool = typer.Option(False, "--chat-template/--no-chat-template", help="wrap prompts in the "
+                                       "tokenizer's chat template"),
+    system_instruction: Optional[str] = typer.Option(None, "--system-instruction"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    max_gen_toks: Optional[int] = typer.Option(None, "--max-gen-toks", min=1, help="generation length of "
+                                               "generative tasks (default: the task's)"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="benchmark data for local_mmlu/local_gsm8k "
+                                            "(default: $NERPROBE_DATA, else ../shared/data)"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)"),
+    n_resamples: int = typer.Option(10000, "--n-resamples", min=100, help="bootstrap resamples"),
+    seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5),
+    out: Path = typer.Option(..., "--out", help="run directory (a rerun with the same settings resumes)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Run general benchmarks for the base model and base + adapter(s); test the differences item by item."""
+    from nerprobe.retention.harness import EvalSettings
+    from nerprobe.retention.run import plan_retention, run_retention
+
+    task_list = [t.strip() for t in (tasks or "").split(",") if t.strip()]
+    settings = EvalSettings(
+        num_fewshot=num_fewshot,
+        limit=limit,
+        subset_seed=subset_seed,
+        apply_chat_template=chat_template,
+        system_instruction=system_instruction,
+        batch_size=batch_size,
+        max_gen_toks=max_gen_toks,
+        fewshot_random_seed=fewshot_seed,
+    )
+    plan = plan_retention(model, list(adapter), task_list, settings, out, data_dir=data_dir, device=device)
+    result = run_retention(plan, progress=progress, n_resamples=n_resamples, seed=seed, alpha=alpha)
+    for key, rows in result.rows.items():
+        print_rows(rows, f"retention: base vs {key}  (Holm across the {len(rows)} tests)")
+    print_forms(result.answer_form)
+    console.print(f"run directory: {result.out_dir}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add the retention command(s) to the ``probe`` app."""
+    app.command("retention")(retention)

@@ -65,9 +65,10 @@ class TaskPlan:
 
 
 def quiet_lm_eval() -> None:
-    """Lower lm-eval's and datasets' log level to warnings (their INFO lines drown the progress output)."""
+    """Lower lm-eval's and datasets' log level to errors (their INFO and advisory WARNING lines, e.g. "passed an
+    already-initialized model", drown the progress output; the settings they echo are in the manifest)."""
     for name in ("lm-eval", "lm_eval", "datasets"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def task_manager(task_dir: Path | None, include_defaults: bool):
