@@ -42,7 +42,7 @@ def _check_split(files, split: str | None, format_name: str | None) -> None:
 
 
 def _stats_table(name: str, st: dict, skipped: int) -> Table:
-    t = Table(title=name, show_header=True, title_justify="left", min_width=len(name))
+    t = Table()
     t.add_column("")
     t.add_column("count", justify="right")
     t.add_row("sentences", str(st["sentences"]))
@@ -60,13 +60,13 @@ def _stats_table(name: str, st: dict, skipped: int) -> Table:
 
 
 def _coverage_table(train: str, test: str, cov: dict) -> Table:
-    title = f"mention coverage of {test} by {train}"
-    t = Table(title=title, title_justify="left", min_width=len(title))
+    t = Table()
     for col in ("type", "mentions", "same label", "other label only", "unseen"):
         t.add_column(col, justify="left" if col == "type" else "right")
 
     def row(name, b):
-        cells = [f"{b['counts'][k]} ({100 * b['shares'][k]:.1f}%)" for k in ("same_label", "other_label_only", "unseen")]
+        classes = ("same_label", "other_label_only", "unseen")
+        cells = [f"{b['counts'][k]} ({100 * b['shares'][k]:.1f}%)" for k in classes]
         t.add_row(name, str(b["total"]), *cells)
 
     for label, b in cov["by_type"].items():
@@ -108,11 +108,14 @@ def stats(
         return
     for f, c in zip(files, corpora):
         st = result["files"][str(f)]
+        console.print(f"[bold]{f}[/bold]", highlight=False, soft_wrap=True)
         console.print(_stats_table(str(f), st, st["skipped"]))
         if c.skipped:
             err_console.print(f"[yellow]warning:[/yellow] {f}: skipped {len(c.skipped)} bad sentence(s); first: "
                               f"{c.skipped[0]}", highlight=False, soft_wrap=True)
     for cov in result["coverage"]:
+        console.print(f"[bold]mention coverage of {cov['test']} by {cov['train']}[/bold]", highlight=False,
+                      soft_wrap=True)
         console.print(_coverage_table(cov["train"], cov["test"], cov))
 
 

@@ -250,7 +250,7 @@ def read_conll(path, *, scheme: str = "auto", tag_column: int = -1, lenient: boo
             continue
         meta = {}
         if n_columns > 2:
-            meta["columns"] = [tuple(c for j, c in enumerate(cols[1:], 1) if j != tag_idx) for _, cols in toks]
+            meta["columns"] = [tuple(cols[1:tag_idx] + cols[tag_idx + 1 :]) for _, cols in toks]
         sentences.append(Sentence.from_tokens(f"{stem}-{k}", words, spans, doc_id=doc, meta=meta))
     return Corpus(sentences, source=spath, skipped=skipped)
 
