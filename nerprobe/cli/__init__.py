@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from nerprobe.cli import data, formats, models, retention, score, train
+from nerprobe.cli import data, formats, memorization, models, retention, score, train
 
 app = typer.Typer(help="Probe LLMs fine-tuned for NER: memorization, retention, reports.", no_args_is_help=True)
 app.add_typer(data.app, name="data")
@@ -16,6 +16,7 @@ app.command("score")(score.score)
 models.register(app)
 train.register(app)
 retention.register(app)
+memorization.register(app)
 
 
 @app.callback()
