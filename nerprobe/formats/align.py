@@ -208,11 +208,35 @@ def walk_markup(toks: Sequence[Tok], by_label: bool) -> tuple[str, list[tuple[in
     return "".join(plain), spans, problems
 
 
+def _balanced(seg: str, o: str, c: str) -> bool:
+    depth = 0
+    for ch in seg:
+        if ch == o:
+            depth += 1
+        elif ch == c:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _implausibility(text: str, s: int, e: int) -> int:
+    """Tie-break cost of reading ``text[s:e]`` as an entity: unbalanced brackets (1), a boundary inside a word or
+    next to a bracket (1 per end), whitespace at an end (2). It only decides between readings that reproduce the
+    sentence equally well, e.g. whether ``[[3H]x | L]`` marks ``[3H]x`` or a literal ``[`` and then ``3H]x``."""
+    seg = text[s:e]
+    cost = 0 if _balanced(seg, "[", "]") and _balanced(seg, "<", ">") else 1
+    cost += (s > 0 and not text[s - 1].isspace()) + (e < len(text) and not text[e].isspace())
+    if seg[0].isspace() or seg[-1].isspace():
+        cost += 2
+    return cost
+
+
 def _search(toks: Sequence[Tok], text: str, by_label: bool, budget: int):
     """Least-cost reading of ``toks`` that reproduces ``text`` exactly, markup tokens read as markup or as text.
 
-    Costs: skipping a whitespace character on either side or a markup problem costs 100; an entity whose text has
-    unbalanced brackets costs 1 (a tie-break: ``[[3H]x | L]`` for ``[3H]x`` reads the inner ``[`` as text).
+    Costs: skipping a whitespace character on either side or a markup problem costs 100; each entity adds its
+    ``_implausibility`` (a tie-break between readings that reproduce the sentence equally well).
     Returns ``(spans, problems, n_skips)`` or None when no reading exists within ``budget`` expansions.
     """
     # One item per character of text chunks, so that a state is (item index, sentence position, open stack).
@@ -292,7 +316,7 @@ def _search(toks: Sequence[Tok], text: str, by_label: bool, budget: int):
             push(cost + 100, (i + 1, j, rest), ("problem", "empty_entity"))
             continue
         seg = text[s:j]
-        odd = seg.count("[") != seg.count("]") or seg.count("<") != seg.count(">")
+        odd = _implausibility(text, s, j)
         ev = ("span", s, j, label)
         if extra:
             # record the crossing problem and the span: two events chained
