@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from nerprobe.cli import data, formats, memorization, models, retention, score, train
+from nerprobe.cli import data, demo, formats, memorization, models, report, retention, score, train
 
 app = typer.Typer(help="Probe LLMs fine-tuned for NER: memorization, retention, reports.", no_args_is_help=True)
 app.add_typer(data.app, name="data")
@@ -17,6 +17,8 @@ models.register(app)
 train.register(app)
 retention.register(app)
 memorization.register(app)
+report.register(app)
+demo.register(app)
 
 
 @app.callback()
