@@ -7,7 +7,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch 2.13.0 is the CPU wheel; an unpinned torch would pull a CUDA build of several GB
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,reports,retention]'
+	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
 .PHONY: install test demo
