@@ -1,0 +1,128 @@
+"""Loading run directories for a report: no model is loaded and nothing is regenerated.
+
+A run's kind comes from its ``manifest.json``: a memorization run (``probe memorization``) records its ``probes``
+and writes ``scores.json`` + ``stats.json``; a retention run (``probe retention``) records its ``identity`` (models,
+tasks, settings) and writes ``stats.json`` with ``comparisons``. A folder that holds no manifest but whose
+sub-folders do (``probe demo``'s ``runs/``) stands for those runs, so runs from several machines combine by
+copying their directories side by side.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nerprobe.errors import InputError
+
+MEMORIZATION, RETENTION = "memorization", "retention"
+
+
+@dataclass
+class Run:
+    """One run directory: its kind, its manifest and the JSON results it holds.
+
+    ``scores`` is ``scores.json`` (memorization only, else empty); ``stats`` is ``stats.json``; ``name`` is the
+    directory name, made unique among the loaded runs.
+    """
+
+    path: Path
+    kind: str
+    manifest: dict
+    stats: dict
+    scores: dict = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def format_name(self) -> str | None:
+        """The output format of a memorization run (None for retention)."""
+        return self.manifest.get("format") if self.kind == MEMORIZATION else None
+
+    def fingerprint(self, predictor: str) -> str | None:
+        """The fingerprint a memorization run records for ``predictor`` (model, baseline, lookup, ...)."""
+        return (self.manifest.get("predictors", {}).get(predictor) or {}).get("fingerprint")
+
+    def sample_generations(self, predictor: str, probe: str, n: int = 5) -> list[dict]:
+        """The first ``n`` saved generations of ``predictor`` on ``probe`` (untrusted model text: escape it)."""
+        path = self.path / "generations" / predictor / f"{probe}.jsonl"
+        out: list[dict] = []
+        if not path.is_file():
+            return out
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if len(out) >= n:
+                    break
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut by an interrupted run: the report shows the others
+        return out
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError(str(path), None, f"cannot read: {err.strerror}") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(str(path), err.lineno, f"not valid JSON: {err.msg}") from None
+    if not isinstance(obj, dict):
+        raise InputError(str(path), 1, "expected a JSON object")
+    return obj
+
+
+def run_kind(manifest: dict) -> str | None:
+    """``"memorization"``, ``"retention"`` or None, from the keys a manifest holds."""
+    if "probes" in manifest and "predictors" in manifest:
+        return MEMORIZATION
+    if "identity" in manifest and "fingerprints" in manifest:
+        return RETENTION
+    return None
+
+
+def load_run(path: str | Path) -> Run:
+    """Read one run directory; ``InputError`` naming the file when it is not a finished run of a known kind."""
+    path = Path(path)
+    mpath = path / "manifest.json"
+    if not mpath.is_file():
+        raise InputError(str(mpath), None, "no manifest.json: not a run directory of probe memorization/retention")
+    manifest = _read_json(mpath)
+    kind = run_kind(manifest)
+    if kind is None:
+        raise InputError(str(mpath), 1, "unknown run kind (neither a memorization nor a retention manifest)")
+    spath = path / "stats.json"
+    if not spath.is_file():
+        raise InputError(str(spath), None, f"missing: the {kind} run did not finish (rerun it with the same --out)")
+    stats = _read_json(spath)
+    scores = _read_json(path / "scores.json") if kind == MEMORIZATION else {}
+    return Run(path=path, kind=kind, manifest=manifest, stats=stats, scores=scores, name=path.resolve().name)
+
+
+def expand_run_dirs(paths) -> list[Path]:
+    """Each path that is a run directory, or the run directories directly inside a folder that is not one."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise InputError(str(p), None, "does not exist")
+        if (p / "manifest.json").is_file() or not p.is_dir():
+            out.append(p)
+            continue
+        subs = sorted(d for d in p.iterdir() if (d / "manifest.json").is_file())
+        if not subs:
+            raise InputError(str(p / "manifest.json"), None, "no manifest.json here nor in any sub-folder")
+        out += subs
+    return out
+
+
+def load_runs(paths) -> list[Run]:
+    """Load every run under ``paths`` (see ``expand_run_dirs``); names made unique (``name``, ``name-2``, ...)."""
+    runs = [load_run(p) for p in expand_run_dirs(paths)]
+    seen: dict[str, int] = {}
+    for r in runs:
+        k = seen.get(r.name, 0) + 1
+        seen[r.name] = k
+        if k > 1:
+            r.name = f"{r.name}-{k}"
+    return runs
