@@ -38,10 +38,34 @@ def load(output: str, opener: str) -> tuple[object | None, list[str]]:
         return None, ["no_json"]
     try:
         value, end = _DECODER.raw_decode(text, start)
-    except json.JSONDecodeError as err:
-        return None, ["truncated_json" if err.pos >= len(text.rstrip()) - 1 else "invalid_json"]
+    except json.JSONDecodeError:
+        return None, ["truncated_json" if _is_truncated(text, start) else "invalid_json"]
+    except RecursionError:  # thousands of nested brackets: noise
+        return None, ["invalid_json"]
     problems = ["trailing_text"] if text[end:].strip() else []
     return value, problems
+
+
+def _is_truncated(text: str, start: int) -> bool:
+    """True when the JSON from ``start`` ends inside a string or with containers left open (cut-off output)."""
+    depth, in_string, escape = 0, False, False
+    for ch in text[start:]:
+        if in_string:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                return False
+    return in_string or depth > 0
 
 
 def salvage_objects(output: str) -> list[dict]:
@@ -59,7 +83,7 @@ def salvage_objects(output: str) -> list[dict]:
         window = text[p : p + WINDOW]
         try:
             value, end = _DECODER.raw_decode(window)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             pos = p + 1
             continue
         if isinstance(value, dict):
@@ -90,7 +114,7 @@ def salvage_grouped(output: str) -> dict[str, list]:
                 break
             try:
                 value, end = _DECODER.raw_decode(text[pos : pos + WINDOW])
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 break
             items.append(value)
             pos += end
