@@ -10,6 +10,13 @@ import typer
 from nerprobe.cli.common import console, one_line_errors
 
 
+def _wide_console():
+    """The shared console on a terminal; piped or captured output gets 160 columns so that the table does not wrap."""
+    from rich.console import Console
+
+    return console if console.is_terminal else Console(width=max(console.width, 160))
+
+
 def _fmt(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
@@ -36,7 +43,7 @@ def print_rows(rows: list[dict], title: str) -> None:
             r["task"], metric, str(r["n"]), _fmt(r["base"]), _fmt(r["tuned"]), ci,
             f"{_p(r['p'])} ({_TEST_SHORT.get(r['test'], r['test'])})", _p(r["p_holm"]), r["verdict"],
         )
-    console.print(table, width=max(console.width, 150))
+    _wide_console().print(table)
 
 
 def print_forms(forms: dict[str, dict[str, dict]]) -> None:
@@ -55,7 +62,7 @@ def print_forms(forms: dict[str, dict[str, dict]]) -> None:
             if f:
                 table.add_row(task, model, str(f["n"]), _fmt(f["mean_words"], 1), _fmt(f["bare_span_share"], 2),
                               _fmt(f["gold_in_answer_share"], 2))
-    console.print(table)
+    _wide_console().print(table)
 
 
 @one_line_errors
