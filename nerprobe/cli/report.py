@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import List
+
 import typer
+
+from nerprobe.cli.common import console, one_line_errors
+
+
+@one_line_errors
+def report(
+    run_dirs: List[Path] = typer.Argument(..., help="run directories of probe memorization/retention (or folders "
+                                                    "holding them); runs from several machines combine"),
+    out: Path = typer.Option(Path("report"), "--out", help="report directory to write"),
+    title: str = typer.Option("nerprobe report", "--title", help="title of the HTML page and report.md"),
+) -> None:
+    """Build figures (PDF/SVG/PNG), tables (Markdown/LaTeX) and index.html from run directories alone."""
+    from nerprobe.reports.build import build_report
+
+    rep = build_report(run_dirs, out, title=title)
+    kinds = ", ".join(f"{r.name} ({r.kind})" for r in rep.runs)
+    console.print(f"runs: {kinds}", highlight=False, soft_wrap=True)
+    console.print(f"{len(rep.figures)} figures, {len(rep.tables)} tables, {len(rep.findings)} findings", highlight=False)
+    for s in rep.skipped:
+        console.print(f"  not drawn: {s.name} ({s.reason})", highlight=False, soft_wrap=True)
+    console.print(f"report written to {rep.html}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``probe report`` to the CLI (filled in below as the report lands)."""
+    """Add ``probe report`` to the ``probe`` app."""
+    app.command("report")(report)

@@ -53,13 +53,18 @@ class Table:
         out += [" & ".join(latex_escape(c) for c in r) + " \\\\" for r in self.rows]
         out += ["\\bottomrule", "\\end{tabular}"]
         notes = [latex_escape(n) for n in self.notes]
-        notes += [f"[{k}] \\texttt{{{latex_escape(s)}}}" for k, s in self.keys.items()]
+        notes += ["{}[" + k + "] \\texttt{" + _breakable(latex_escape(s)) + "}" for k, s in self.keys.items()]
         if notes:
             out.append("\\par\\smallskip\\begin{minipage}{0.95\\linewidth}\\footnotesize\\raggedright")
-            out.append(" \\\\\n".join(notes))
+            out.append("\n".join(f"{n}\\par" for n in notes))
             out.append("\\end{minipage}")
         out.append("\\end{table}")
         return "\n".join(out) + "\n"
+
+
+def _breakable(tex: str) -> str:
+    """Allow line breaks after each ``|`` of an escaped signature (they are long and have no spaces)."""
+    return tex.replace("$|$", "$|$\\allowbreak{}")
 
 
 def _numeric_col(t: Table, i: int) -> bool:
@@ -68,8 +73,8 @@ def _numeric_col(t: Table, i: int) -> bool:
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
-        "|": r"\textbar{}", "Δ": r"$\Delta$", "−": "--", "–": "--", "—": "---", "±": r"$\pm$", "≥": r"$\geq$",
+        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$",
+        "|": r"$|$", "Δ": r"$\Delta$", "−": "--", "–": "--", "—": "---", "±": r"$\pm$", "≥": r"$\geq$",
         "≤": r"$\leq$", "×": r"$\times$", "χ": r"$\chi$", "²": r"$^2$", "·": r"$\cdot$", "†": r"\dag{}"}
 
 
@@ -230,7 +235,7 @@ def build_tables(runs: list[Run]) -> list[Table]:
     return [t for t in (b(runs) for b in TABLE_BUILDERS) if t is not None and t.rows]
 
 
-LATEX_PREAMBLE = ("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+LATEX_PREAMBLE = ("\\documentclass{article}\n\\usepackage{booktabs}\n"
                   "\\usepackage[margin=1.5cm,landscape]{geometry}\n\\begin{document}\n")
 
 

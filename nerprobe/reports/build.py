@@ -1,0 +1,65 @@
+"""``probe report``: run directories in, a report directory out.
+
+Report directory::
+
+    index.html           self-contained page (figures embedded; opens offline)
+    report.md            findings, figure links and every table in Markdown
+    figures/<name>.{pdf,svg,png}
+    tables/<name>.{md,tex}, tables.md, tables.tex (a document that compiles with pdflatex)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nerprobe.reports.figures import Figure, Skipped, build_figures
+from nerprobe.reports.findings import findings as make_findings
+from nerprobe.reports.html import render_html, write_html
+from nerprobe.reports.runs import Run, load_runs
+from nerprobe.reports.tables import Table, build_tables, write_tables
+
+
+@dataclass
+class Report:
+    """What ``build_report`` wrote."""
+
+    out_dir: Path
+    html: Path
+    markdown: Path
+    runs: list[Run]
+    figures: list[Figure]
+    skipped: list[Skipped]
+    tables: list[Table]
+    findings: list[str]
+
+
+def _markdown(title: str, note: str, findings: list[str], figures: list[Figure], skipped: list[Skipped],
+              tables: list[Table]) -> str:
+    lines = [f"# {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines += ["## Summary of findings", ""] + [f"- {f}" for f in findings] + ["", "## Figures", ""]
+    for f in figures:
+        lines += [f"![{f.name}](figures/{f.paths['png'].name})", "", f"*{f.name}.* {f.caption}", ""]
+    for s in skipped:
+        lines.append(f"- not drawn: {s.name} ({s.reason})")
+    lines += ["", "## Tables", ""] + [t.markdown() for t in tables]
+    return "\n".join(lines) + "\n"
+
+
+def build_report(run_dirs, out_dir: str | Path, *, title: str = "nerprobe report", note: str = "") -> Report:
+    """Load ``run_dirs`` (``runs.load_runs``) and write figures, tables, ``report.md`` and ``index.html``."""
+    runs = load_runs(run_dirs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures, skipped = build_figures(runs, out / "figures")
+    tables = build_tables(runs)
+    write_tables(tables, out / "tables")
+    found = make_findings(runs)
+    md = out / "report.md"
+    md.write_text(_markdown(title, note, found, figures, skipped, tables), encoding="utf-8")
+    html = write_html(out / "index.html", render_html(runs, found, figures, skipped, tables, title=title, note=note,
+                                                      created=time.strftime("%Y-%m-%d %H:%M")))
+    return Report(out, html, md, runs, figures, skipped, tables, found)
