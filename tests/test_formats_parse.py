@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -155,16 +154,15 @@ def test_garbage_never_raises(name, output):
 
 
 @pytest.mark.parametrize("name", FORMAT_NAMES)
-def test_100kb_noise_is_fast_and_safe(name):
+def test_100kb_noise_never_raises(name):
     import random
 
     rng = random.Random(0)
     noise = "".join(rng.choice('[]<>|{}":, abcLOC/\n') for _ in range(100_000))
-    t = time.perf_counter()
     for out in (noise, SOCCER.text + noise, "[" * 100_000, "<LOC>" * 20_000, '[{"text": "' * 9000):
         p = get_format(name).parse(out, SOCCER, CONLL)
         assert isinstance(p.problems, tuple)
-    assert time.perf_counter() - t < 30  # a generous guard against quadratic blow-ups, not a benchmark
+        assert p.status.value == "failed" or all(0 <= e.start < e.end <= len(SOCCER.text) for e in p.entities)
 
 
 @pytest.mark.parametrize("name", FORMAT_NAMES)
