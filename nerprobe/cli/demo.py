@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from nerprobe.cli.common import console, err_console, one_line_errors
+
+
+@one_line_errors
+def demo(
+    out: Path = typer.Option(Path("nerprobe-demo"), "--out", help="folder for the runs and the report"),
+    quick: bool = typer.Option(False, "--quick", help="a reduced size and one format (a first look, the tests)"),
+    size: Optional[int] = typer.Option(None, "--size", min=2, help="test sentences per memorization run and items "
+                                                                   "per retention task (default 60; --quick: 12)"),
+    formats: List[str] = typer.Option([], "--format", help="output formats to tune and probe (repeatable; default: "
+                                                           "xml and bracketed; --quick: xml)"),
+    n_resamples: int = typer.Option(1000, "--n-resamples", min=100, help="bootstrap resamples"),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Build the demo corpus and tiny model, tune LoRA adapters, run memorization and retention, write the report."""
+    import time
+
+    from nerprobe.demo import DEFAULT_SIZE, DEMO_FORMATS, QUICK_SIZE, DemoConfig, run_demo
+
+    names = tuple(f.strip() for item in formats for f in item.split(",") if f.strip())
+    cfg = DemoConfig(out=out, size=size or (QUICK_SIZE if quick else DEFAULT_SIZE),
+                     formats=names or (DEMO_FORMATS[:1] if quick else DEMO_FORMATS), n_resamples=n_resamples,
+                     progress=progress)
+    t0 = time.perf_counter()
+    result = run_demo(cfg, log=lambda m: err_console.print(m, highlight=False, markup=False, soft_wrap=True))
+    err_console.print(f"done in {time.perf_counter() - t0:.0f}s", highlight=False)
+    console.print(f"report: {result.report}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``probe demo`` to the CLI (filled in below as the demo lands)."""
+    """Add ``probe demo`` to the ``probe`` app."""
+    app.command("demo")(demo)
