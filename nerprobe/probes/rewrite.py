@@ -85,9 +85,14 @@ def replace_spans(sentence: Sentence, replacements: Mapping[tuple[int, int], str
             raise ValueError(f"entity ({e.start}, {e.end}, {e.label}) crosses a replaced span")
         pairs.append((e, Entity(move(e.start), move(e.end), e.label)))
 
-    cuts_token = any(
-        (t.start < a < t.end) or (t.start < b < t.end) for t in sentence.tokens for a, b in spans
-    )
+    tok_starts = [t.start for t in sentence.tokens]
+
+    def cuts(p: int) -> bool:
+        """True when position ``p`` lies strictly inside a token (bisect: tokens are in text order)."""
+        i = bisect.bisect_right(tok_starts, p) - 1
+        return i >= 0 and sentence.tokens[i].start < p < sentence.tokens[i].end
+
+    cuts_token = any(cuts(a) or cuts(b) for a, b in spans)
     if cuts_token or not sentence.tokens:
         tokens = whitespace_tokens(new_text)
     else:
