@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nerprobe.cli import app
-from report_checks import (
+from test_report_checks import (
     check_image, compile_latex, console_messages, count_colour_pixels, pixel_std, screenshot,
 )
 
