@@ -90,9 +90,13 @@ class HFPredictor:
         outputs: dict[int, str] = {}
         if self.cache is not None:
             outputs.update(self.cache.get_many(self.fingerprint, settings, texts))
-        todo = [i for i in range(len(requests)) if i not in outputs]
+        first_of: dict[tuple[str, int], int] = {}  # identical prompts are generated once
+        for i in range(len(requests)):
+            if i not in outputs:
+                first_of.setdefault((texts[i], budgets[i]), i)
+        todo = sorted(first_of.values())
         self.generate_indices(texts, budgets, settings, todo, outputs, progress=progress, description=description)
-        return [outputs[i] for i in range(len(requests))]
+        return [outputs[i] if i in outputs else outputs[first_of[(texts[i], budgets[i])]] for i in range(len(requests))]
 
     def generate_indices(self, texts, budgets, settings, todo, outputs, *, progress=True, description="generating"):
         """Generate ``texts[i]`` for ``i in todo`` in length-sorted batches, storing each batch in the cache."""
