@@ -72,6 +72,8 @@ def memorization(
                                                                    "whitespace, alnum"),
     replacement_source: str = typer.Option("auto", "--replacement-source", help="auto, pool or faker"),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1,
+                                                 help="fixed budget (default: input tokens × format factor + 32)"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)"),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="bf16, fp16, fp32 (default: auto)"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="generation cache directory"),
@@ -89,7 +91,7 @@ def memorization(
     cfg = MemorizationConfig(
         model=model, adapter=adapter, baseline=baseline, train=train, test=test, pool=pool, format_name=format,
         probes=names, limit=limit, seed=seed, n_resamples=n_resamples, normalize=normalize,
-        replacement_source=replacement_source, batch_size=batch_size, device=device, dtype=dtype,
+        replacement_source=replacement_source, batch_size=batch_size, max_new_tokens=max_new_tokens, device=device, dtype=dtype,
         cache_dir=cache_dir, lenient=lenient, out=out, progress=progress,
         command="probe " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )

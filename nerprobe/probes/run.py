@@ -55,6 +55,7 @@ class MemorizationConfig:
     pair_samples: int = 500
     cache_dir: Path | None = None
     batch_size: int = 8
+    max_new_tokens: int | None = None
     device: str | None = None
     dtype: str | None = None
     lenient: bool = False
@@ -174,7 +175,8 @@ def _hf_predictor(name: str, spec, cfg: MemorizationConfig, cache) -> NamedPredi
     from nerprobe.models.loading import load_model
 
     loaded = load_model(spec, device=cfg.device, dtype=cfg.dtype, lazy=True)
-    return NamedPredictor(name, HFPredictor(loaded, cache=cache, batch_size=cfg.batch_size), loaded.manifest())
+    return NamedPredictor(name, HFPredictor(loaded, cache=cache, batch_size=cfg.batch_size,
+                                                max_new_tokens=cfg.max_new_tokens), loaded.manifest())
 
 
 def make_predictors(cfg: MemorizationConfig, corpora: Corpora, problems: list[str]) -> list[NamedPredictor]:
