@@ -1,9 +1,105 @@
-"""``probe train``."""
+"""``probe train``: LoRA fine-tuning of a base model on a NER corpus rendered in one output format."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from nerprobe.cli.common import console, one_line_errors
+from nerprobe.errors import OptionError
+
+
+def _labelset(name: str | None, corpus_labels: list[str]):
+    """The label set of the prompts: a known set by name, a JSON file, or the one matching the corpus labels."""
+    from nerprobe.formats.labels import LABEL_SETS, label_set_for, load_label_set
+
+    if name is None:
+        return label_set_for(corpus_labels)
+    if name in LABEL_SETS:
+        return LABEL_SETS[name]
+    if Path(name).is_file():
+        return load_label_set(name)
+    raise OptionError("--labels", f"'{name}' is neither a known label set ({', '.join(LABEL_SETS)}) nor a JSON file")
+
+
+@one_line_errors
+def train(
+    model: str = typer.Option(..., "--model", help="Base model: alias, local directory or hub id."),
+    train_file: Path = typer.Option(..., "--train", help="Training corpus (CoNLL, JSONL, GENIA, alpaca JSON)."),
+    format_name: str = typer.Option("xml", "--format", help="Output format the model learns to write."),
+    out: Path = typer.Option(..., "--out", help="Adapter directory to create."),
+    labels: Optional[str] = typer.Option(
+        None, "--labels", help="Label set: conll2003, wnut17, genia or a JSON file (default: from the corpus)."
+    ),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Hyperparameter preset: llms4ner."),
+    rank: Optional[int] = typer.Option(None, "--rank", help="LoRA rank [16; llms4ner 256]."),
+    alpha: Optional[int] = typer.Option(None, "--alpha", help="LoRA alpha [32; llms4ner 512]."),
+    dropout: Optional[float] = typer.Option(None, "--dropout", help="LoRA dropout [0.05]."),
+    target_modules: Optional[str] = typer.Option(
+        None, "--target-modules", help="'all-linear' or comma-separated module names [all-linear]."
+    ),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate [2e-4; llms4ner 2e-5]."),
+    epochs: Optional[float] = typer.Option(None, "--epochs", help="Epochs [3; llms4ner 2]."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps (overrides epochs)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size per device [8]."),
+    grad_accum: Optional[int] = typer.Option(None, "--grad-accum", help="Gradient accumulation steps [1]."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Longest example in tokens [1024]."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="linear, cosine, constant [linear; llms4ner cosine]."),
+    warmup: Optional[float] = typer.Option(None, "--warmup", help="Warmup ratio [0.03; llms4ner 0.1]."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [0]."),
+    symbolize: Optional[str] = typer.Option(
+        None, "--symbolize", help="Rename labels A, B, C, ...: with-definitions or symbols-only."
+    ),
+    save_steps: Optional[int] = typer.Option(None, "--save-steps", help="Checkpoint every N steps (resumable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out once training is done."),
+    lenient: bool = typer.Option(False, "--lenient", help="Skip bad records of --train instead of stopping."),
+) -> None:
+    """Fine-tune a LoRA adapter for generative NER (loss on the response only) and write its manifest."""
+    from nerprobe.data.io import read_corpus
+    from nerprobe.formats import get_format
+    from nerprobe.models.registry import resolve
+    from nerprobe.models.training import TrainConfig, read_manifest, train_lora
+
+    get_format(format_name)
+    if preset not in (None, "llms4ner"):
+        raise OptionError("--preset", f"unknown preset '{preset}' (known: llms4ner)")
+    if not train_file.is_file():
+        raise OptionError("--train", f"{train_file} does not exist")
+    config = TrainConfig.llms4ner() if preset == "llms4ner" else TrainConfig()
+    overrides = {
+        "rank": rank, "alpha": alpha, "dropout": dropout, "learning_rate": lr, "epochs": epochs,
+        "batch_size": batch_size, "grad_accum": grad_accum, "max_length": max_length, "lr_scheduler": scheduler,
+        "warmup_ratio": warmup, "seed": seed, "symbolize": symbolize, "max_steps": max_steps, "save_steps": save_steps,
+    }
+    if target_modules is not None:
+        mods = tuple(m.strip() for m in target_modules.split(",") if m.strip())
+        if not mods:
+            raise OptionError("--target-modules", "give 'all-linear' or module names")
+        overrides["target_modules"] = "all-linear" if mods == ("all-linear",) else mods
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None}).validate()
+
+    corpus = read_corpus(train_file, lenient=lenient)
+    if corpus.skipped:
+        console.print(f"skipped {len(corpus.skipped)} bad record(s) of {train_file}")
+    if len(corpus) == 0:
+        raise OptionError("--train", f"{train_file} holds no sentences")
+    labelset = _labelset(labels, corpus.labels)
+    # adapter="" keeps an alias's bundled adapter from being resolved (or built): training starts from the base
+    spec = resolve(model, adapter="", format_name=format_name)
+    adapter = train_lora(spec, list(corpus), format_name, labelset, out, config, overwrite=overwrite)
+    m = read_manifest(adapter)
+    t = m["training"]
+    console.print(
+        f"adapter {adapter}: {m['data']['n_sentences']} sentences, {t['steps']} steps, "
+        f"train loss {t['train_loss']:.4f}, {t['seconds']:.1f} s"
+    )
+    if m["labels"]["symbol_map"]:
+        console.print("labels: " + ", ".join(f"{k}→{v}" for k, v in m["labels"]["symbol_map"].items()))
 
 
 def register(app: typer.Typer) -> None:
-    """Add the train command(s) to the ``probe`` app."""
+    """Add ``probe train`` to the ``probe`` app."""
+    app.command("train")(train)

@@ -1,0 +1,373 @@
+"""LoRA fine-tuning for generative NER: ``train_lora`` renders sentences with the formats layer and runs SFT.
+
+The loss is on the response only (see ``nerprobe.models.sft_data``). Training uses the transformers ``Trainer`` with
+``DataCollatorForSeq2Seq`` (pads ``labels`` with -100). The adapter directory is written under a ``<out>.partial``
+directory and renamed into place at the end, so a directory named ``out_dir`` is always complete; the Trainer's
+checkpoints go to ``<out>.partial/checkpoints`` and an interrupted run resumes from them when run again with the same
+``out_dir`` (``TrainConfig.save_steps`` sets how often they are written).
+
+``out_dir/nerprobe_adapter.json`` (``MANIFEST_NAME``) records the base and its fingerprint, the data hash, the format,
+the label set (and the symbol mapping of a symbolized run), the hyperparameters, the seed, the loss history and the
+library versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+from nerprobe.data.model import Entity, Sentence
+from nerprobe.errors import NerprobeError, OptionError
+
+MANIFEST_NAME = "nerprobe_adapter.json"
+SYMBOLIZE_MODES = ("with-definitions", "symbols-only")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of a LoRA SFT run. Defaults (a common small-budget LoRA setting):
+
+    rank 16, alpha 32, dropout 0.05, all linear layers of the transformer blocks, learning rate 2e-4, 3 epochs,
+    batch size 8 (no accumulation), max length 1024 tokens, linear schedule with warmup 0.03 of the steps,
+    no weight decay, seed 0, no symbolization, no intermediate checkpoints.
+    ``TrainConfig.llms4ner()`` gives the LLMs4NER settings.
+
+    ``target_modules`` is "all-linear" (PEFT's name for every linear layer but the output head) or a list of module
+    names. ``max_steps`` > 0 overrides ``epochs``. ``symbolize`` renames the labels A, B, C, ... (see
+    ``SYMBOLIZE_MODES``): "with-definitions" keeps the definitions in the instruction, "symbols-only" drops them.
+    """
+
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str | tuple[str, ...] = "all-linear"
+    learning_rate: float = 2e-4
+    epochs: float = 3.0
+    batch_size: int = 8
+    grad_accum: int = 1
+    max_length: int = 1024
+    lr_scheduler: str = "linear"
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    seed: int = 0
+    symbolize: str | None = None
+    max_steps: int = -1
+    save_steps: int | None = None
+    logging_steps: int = 10
+
+    @classmethod
+    def llms4ner(cls, **overrides: Any) -> "TrainConfig":
+        """The LLMs4NER settings: rank 256, alpha 512, all linear layers, lr 2e-5, 2 epochs, cosine, warmup 0.1."""
+        base = cls(
+            rank=256, alpha=512, target_modules="all-linear", learning_rate=2e-5, epochs=2.0,
+            lr_scheduler="cosine", warmup_ratio=0.1,
+        )
+        return replace(base, **overrides)
+
+    def validate(self) -> "TrainConfig":
+        """Raise ``OptionError`` (naming the CLI option) for a value that cannot work; return self."""
+        checks = [
+            ("--rank", self.rank > 0, "must be a positive integer"),
+            ("--alpha", self.alpha > 0, "must be positive"),
+            ("--dropout", 0.0 <= self.dropout < 1.0, "must be in [0, 1)"),
+            ("--lr", self.learning_rate > 0, "must be positive"),
+            ("--epochs", self.epochs > 0 or self.max_steps > 0, "must be positive"),
+            ("--batch-size", self.batch_size > 0, "must be a positive integer"),
+            ("--grad-accum", self.grad_accum > 0, "must be a positive integer"),
+            ("--max-length", self.max_length > 8, "must be more than 8 tokens"),
+            ("--warmup", 0.0 <= self.warmup_ratio < 1.0, "must be a ratio in [0, 1)"),
+            ("--scheduler", self.lr_scheduler in ("linear", "cosine", "constant", "constant_with_warmup"),
+             "must be one of linear, cosine, constant, constant_with_warmup"),
+            ("--symbolize", self.symbolize in (None, *SYMBOLIZE_MODES), f"must be one of {', '.join(SYMBOLIZE_MODES)}"),
+        ]
+        for option, ok, message in checks:
+            if not ok:
+                raise OptionError(option, message)
+        return self
+
+
+# ---- labels and data -----------------------------------------------------------------------------------------------
+
+
+def symbolize_sentences(sentences: Sequence[Sentence], mapping: dict[str, str]) -> list[Sentence]:
+    """The sentences with every entity label renamed through ``mapping`` (original → symbol)."""
+    return [s.with_entities(Entity(e.start, e.end, mapping[e.label]) for e in s.entities) for s in sentences]
+
+
+def prepare_labels(labelset, mode: str | None):
+    """``(labelset used in prompts, original → symbol mapping or None)`` for a symbolize ``mode``."""
+    if mode is None:
+        return labelset, None
+    return labelset.symbolized(with_definitions=(mode == "with-definitions"))
+
+
+def data_hash(sentences: Sequence[Sentence]) -> str:
+    """sha256 over the sentences' ids, texts and entities, in order: the identity of a training set."""
+    h = hashlib.sha256()
+    for s in sentences:
+        h.update(json.dumps([s.id, s.text, [[e.start, e.end, e.label] for e in s.entities]]).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def render_records(sentences: Sequence[Sentence], format_name: str, labelset) -> list[dict]:
+    """Alpaca records (instruction/input/output) for the sentences, rendered by the formats layer.
+
+    Raises ``NerprobeError`` when a sentence uses a label outside ``labelset``.
+    """
+    from nerprobe.formats.prompts import sft_record
+
+    known = set(labelset.names)
+    for s in sentences:
+        unknown = s.labels - known
+        if unknown:
+            raise NerprobeError(
+                f"sentence {s.id} has label(s) {', '.join(sorted(unknown))} outside the label set "
+                f"{', '.join(labelset.names)}"
+            )
+    return [sft_record(s, format_name, labelset) for s in sentences]
+
+
+# ---- base model --------------------------------------------------------------------------------------------------
+
+
+def _base_ref(base) -> str:
+    if isinstance(base, (str, Path)):
+        return str(base)
+    if hasattr(base, "base"):  # a ModelSpec
+        return str(base.base)
+    if isinstance(base, tuple):  # (model, tokenizer): the directory or id the model was loaded from
+        return str(getattr(base[0], "name_or_path", "") or "<in-memory model>")
+    return "<in-memory model>"
+
+
+def base_fingerprint(base_ref: str, revision: str | None = None) -> str:
+    """The base model's fingerprint as the loading layer computes it (``sha256:...`` or ``hub:<id>@<rev>``)."""
+    from nerprobe.models.fingerprint import base_fingerprint as fp
+
+    return fp(base_ref, revision)
+
+
+def _load_base(base):
+    """``(model, tokenizer)`` for a path/hub id/ModelSpec (through ``nerprobe.models.loading.load_base``), or a
+    ``(model, tokenizer)`` pair as it is."""
+    if isinstance(base, tuple) and len(base) == 2:
+        return base
+    from nerprobe.models.loading import load_base
+
+    return load_base(
+        _base_ref(base),
+        revision=getattr(base, "revision", None),
+        trust_remote_code=bool(getattr(base, "trust_remote_code", False)),
+    )
+
+
+# ---- training ----------------------------------------------------------------------------------------------------
+
+
+def _progress_callback(total_hint: int | None):
+    """A TrainerCallback that shows a rich progress bar with steps/s and the last loss."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from transformers import TrainerCallback
+
+    class RichProgress(TrainerCallback):
+        def __init__(self):
+            self.progress = None
+            self.task = None
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.progress = Progress(
+                TextColumn("train"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} steps/s loss {task.fields[loss]}"), TimeRemainingColumn(),
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=state.max_steps or total_hint, rate="-", loss="-")
+            self.t0 = time.monotonic()
+
+        def on_step_end(self, args, state, control, **kw):
+            rate = state.global_step / max(time.monotonic() - self.t0, 1e-9)
+            self.progress.update(self.task, completed=state.global_step, rate=f"{rate:.2f}")
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs and "loss" in logs and self.progress is not None:
+                self.progress.update(self.task, loss=f"{logs['loss']:.4f}")
+
+        def on_train_end(self, args, state, control, **kw):
+            if self.progress is not None:
+                self.progress.stop()
+
+    return RichProgress()
+
+
+def _versions() -> dict:
+    import peft
+    import torch
+    import transformers
+
+    import nerprobe
+
+    return {
+        "nerprobe": getattr(nerprobe, "__version__", "unknown"),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+    }
+
+
+def train_lora(
+    base,
+    train_sentences: Sequence[Sentence],
+    format_name: str,
+    labelset,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Fine-tune a LoRA adapter on ``train_sentences`` rendered in ``format_name``; returns the adapter directory.
+
+    ``base`` is a hub id, a local path, a ``ModelSpec`` or a ``(model, tokenizer)`` pair. ``labelset`` is the label
+    set of the prompts (symbolized here when ``config.symbolize`` is set). The directory holds the PEFT adapter, the
+    tokenizer and ``nerprobe_adapter.json``. Raises ``NerprobeError`` when ``out_dir`` already exists (unless
+    ``overwrite``) or the data cannot be used, before any training.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments, set_seed
+
+    from nerprobe.formats import get_format
+    from nerprobe.models.sft_data import build_sft_examples
+
+    config = (config or TrainConfig()).validate()
+    get_format(format_name)  # OptionError for an unknown format, before any work
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise NerprobeError(f"{out_dir}: already exists (choose another --out or pass --overwrite)")
+    if not train_sentences:
+        raise NerprobeError("no training sentences")
+
+    prompt_labels, mapping = prepare_labels(labelset, config.symbolize)
+    sentences = symbolize_sentences(train_sentences, mapping) if mapping else list(train_sentences)
+    records = render_records(sentences, format_name, prompt_labels)
+
+    base_ref = _base_ref(base)
+    model, tokenizer = _load_base(base)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    saved_padding_side = tokenizer.padding_side
+    tokenizer.padding_side = "right"  # positions count from the first token in training; generation pads left
+    examples, sft_stats = build_sft_examples(tokenizer, records, config.max_length)
+    if not examples:
+        raise NerprobeError(f"every training record is longer than --max-length {config.max_length} tokens")
+
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    ckpt_dir = partial / "checkpoints"
+    resume = ckpt_dir.is_dir() and any(ckpt_dir.glob("checkpoint-*"))
+    partial.mkdir(parents=True, exist_ok=True)
+
+    set_seed(config.seed)
+    lora = LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=config.target_modules if isinstance(config.target_modules, str) else list(config.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    peft_model = get_peft_model(model, lora)
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float below 1 is a ratio of the total steps
+        weight_decay=config.weight_decay,
+        seed=config.seed,
+        data_seed=config.seed,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps" if config.save_steps else "no",
+        save_steps=config.save_steps or 500,
+        save_total_limit=2,
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),
+        optim="adamw_torch",
+    )
+    trainer = Trainer(
+        model=peft_model,
+        args=args,
+        train_dataset=examples,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
+        callbacks=[_progress_callback(None)] if progress else [],
+    )
+    trainer.remove_callback(PrinterCallback)  # the rich progress bar shows the loss; no raw log dicts on stdout
+    t0 = time.monotonic()
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    seconds = time.monotonic() - t0
+
+    peft_model.save_pretrained(partial)
+    tokenizer.padding_side = saved_padding_side
+    tokenizer.save_pretrained(partial)
+    losses = [
+        {"step": e["step"], "loss": e["loss"]} for e in trainer.state.log_history if "loss" in e and "step" in e
+    ]
+    base_fp = base_fingerprint(base_ref, getattr(base, "revision", None))
+    manifest = {
+        "kind": "nerprobe-lora-adapter",
+        "base": {"name": base_ref, "fingerprint": base_fp},
+        "base_fingerprint": base_fp,  # read by nerprobe.models.loading to refuse an adapter on another base
+        "data": {
+            "sha256": data_hash(train_sentences),
+            "n_sentences": len(train_sentences),
+            "n_entities": sum(len(s.entities) for s in train_sentences),
+            "tokenization": sft_stats.as_dict(),
+        },
+        "format": format_name,
+        "labels": {
+            "names": list(labelset.names),
+            "prompt_names": list(prompt_labels.names),
+            "symbolize": config.symbolize,
+            "symbol_map": mapping,
+            "definitions_in_prompt": bool(prompt_labels.definitions),
+        },
+        "hyperparameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+        "seed": config.seed,
+        "training": {
+            "steps": trainer.state.global_step,
+            "train_loss": result.training_loss,
+            "loss_history": losses,
+            "seconds": round(seconds, 2),
+            "resumed": resume,
+        },
+        "versions": _versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (partial / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    if out_dir.exists():  # overwrite: the old adapter goes only once the new one is complete
+        shutil.rmtree(out_dir)
+    os.replace(partial, out_dir)
+    return out_dir
+
+
+def read_manifest(adapter_dir: str | Path) -> dict:
+    """The ``nerprobe_adapter.json`` of an adapter directory (``NerprobeError`` when missing or unreadable)."""
+    path = Path(adapter_dir) / MANIFEST_NAME
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise NerprobeError(f"{path}: no nerprobe adapter manifest") from err
+    except json.JSONDecodeError as err:
+        raise NerprobeError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from err
