@@ -1,0 +1,89 @@
+"""probe demo at a reduced size, end to end on the real tiny model: the report's figures are valid images, its LaTeX
+tables compile, its page renders in headless chromium with the figures on screen, and the findings are the runs'.
+
+The tiny model is built and cached the first time (``$NERPROBE_CACHE``, default ~/.cache/nerprobe), so the first run
+on a fresh machine takes minutes; later runs reuse it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nerprobe.cli import app
+from test_report_checks import (
+    check_image, compile_latex, console_messages, count_colour_pixels, pixel_std, screenshot,
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("demo")
+    res = CliRunner().invoke(app, ["demo", "--quick", "--size", "8", "--no-progress", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out, res.output
+
+
+def test_last_line_says_where_the_report_is(demo):
+    out, text = demo
+    assert text.strip().splitlines()[-1] == f"report: {out / 'report' / 'index.html'}"
+    for step in ("[1/6] demo corpus", "[2/6] tiny base model", "[3/6] LoRA adapter for the xml format",
+                 "[4/6] probe memorization, xml", "[5/6] probe retention", "[6/6] probe report"):
+        assert step in text
+
+
+def test_runs_are_real_runs_of_the_tiny_model(demo):
+    out, _ = demo
+    mem = json.loads((out / "runs" / "memorization-xml" / "manifest.json").read_text())
+    assert set(mem["predictors"]) >= {"model", "baseline", "lookup", "context-only"}
+    assert mem["predictors"]["model"]["spec"]["adapter"].endswith("adapter-xml")
+    ret = json.loads((out / "runs" / "retention" / "manifest.json").read_text())
+    # the same adapter in both runs: the report can put learning against forgetting
+    assert mem["predictors"]["model"]["fingerprint"] in ret["fingerprints"].values()
+    gens = (out / "runs" / "memorization-xml" / "generations" / "model" / "coverage.jsonl").read_text().splitlines()
+    assert len(gens) == 8 and all(json.loads(g)["output"] is not None for g in gens)
+
+
+def test_every_figure_is_a_valid_image(demo):
+    out, _ = demo
+    figures = out / "report" / "figures"
+    names = {p.stem for p in figures.iterdir()}
+    # one format in --quick: every figure but the format comparison
+    assert names == {"probe-f1", "strata-recall", "type-swaps", "pair-lookup", "retention-forest",
+                     "learning-forgetting"}
+    for name in names:
+        for ext in ("pdf", "svg", "png"):
+            check_image(figures / f"{name}.{ext}")
+    md = (out / "report" / "report.md").read_text()
+    assert "not drawn: formats (needs memorization runs in at least two output formats)" in md
+
+
+def test_latex_tables_compile(demo):
+    out, _ = demo
+    tables = out / "report" / "tables"
+    assert (tables / "learning-forgetting.tex").is_file() and (tables / "retention.tex").is_file()
+    compile_latex(tables / "tables.tex")
+
+
+def test_findings_state_the_runs_numbers_with_ci_and_test(demo):
+    out, _ = demo
+    stats = json.loads((out / "runs" / "memorization-xml" / "stats.json").read_text())
+    c = next(c for c in stats["comparisons"] if c["kind"] == "tuned_vs_base" and c["name"].endswith(": coverage"))
+    page = (out / "report" / "index.html").read_text()
+    lo, hi = c["ci_difference"]
+    expected = (f"{round(100 * c['difference'], 1) + 0.0:+.1f} [{round(100 * lo, 1) + 0.0:+.1f}, "
+                f"{round(100 * hi, 1) + 0.0:+.1f}] points (paired bootstrap p = ")
+    assert expected in page
+    assert "real measurements of nerprobe&#39;s tiny demo model" in page
+
+
+def test_report_renders_in_headless_chromium(demo, tmp_path):
+    out, _ = demo
+    png = tmp_path / "demo.png"
+    log = screenshot(out / "report" / "index.html", png, tmp_path / "profile")
+    assert console_messages(log) == []
+    assert pixel_std(png) > 20
+    assert count_colour_pixels(png) > 5000
