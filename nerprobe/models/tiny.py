@@ -1,0 +1,310 @@
+"""The embedded demo model: a tiny Qwen2 causal LM that nerprobe builds offline, on CPU, in a few minutes.
+
+Recipe (``RECIPE``; every constant enters the cache key):
+
+1. Data: the flat demo corpus (``nerprobe.data.demo.make_demo_corpus(seed=0)``).
+2. Tokenizer: byte-level BPE trained with ``tokenizers`` on the demo train text, the instructions of every format and
+   the rendered targets of every format (so tags like ``<PER>`` are single tokens); Qwen-style chat template with
+   ``<|im_start|>``/``<|im_end|>``; eos ``<|im_end|>``, pad ``<|endoftext|>``.
+3. Base: a Qwen2ForCausalLM (``RECIPE["model"]``) pretrained as a causal LM, all tokens, on documents that teach it
+   the language but not the task: the train sentences as plain text, the targets of every format as plain text
+   (tagged sentences, with no instruction and no input), the instructions, and "repeat the sentence" chat exchanges
+   (which teach it to copy its input inside the chat template, a skill every format needs).
+4. Adapter: LoRA with ``train_lora`` (the code path of ``probe train``) on the train split in format ``format_name``
+   with the PER/ORG/LOC label set (``DEMO_LABELSET``): the chat exchange instruction + sentence → tagged sentence is
+   seen only here, so the LoRA stage is what teaches the task and the format.
+
+Cache: ``$NERPROBE_CACHE`` (default ``~/.cache/nerprobe``) ``/tiny/<recipe-hash>/{base,adapter-<format>}``. The hash
+covers ``RECIPE``, the source of the modules that build the model and the data (demo, tiny, training, sft_data) and
+the rendered training texts (so a change of a format's rendering or instruction rebuilds). Builds take an exclusive
+``fcntl.flock`` on ``<recipe-hash>/.lock`` and write to a temporary directory renamed into place, so concurrent
+builds wait for each other and an interrupted build leaves nothing that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import inspect
+import json
+import os
+import shutil
+from pathlib import Path
+
+from nerprobe.data import demo
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+ECHO_INSTRUCTION = "Repeat the input sentence exactly as it is written."
+
+RECIPE = {
+    "version": 1,
+    "corpus_seed": 0,
+    "vocab_size": 1024,
+    "tokenizer_prompt_weight": 200,
+    "pretrain_sentences_per_format": 96,  # rendered targets per format in the pretraining documents
+    "echo_sentences": 480,  # "repeat the sentence" exchanges in the pretraining documents
+    "model": {
+        "hidden_size": 128,
+        "intermediate_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 4,
+        "max_position_embeddings": 512,
+    },
+    "pretrain": {"epochs": 8, "learning_rate": 5e-3, "batch_size": 32, "warmup_ratio": 0.05, "seed": 0},
+    "lora": {
+        "rank": 32, "alpha": 64, "dropout": 0.0, "learning_rate": 5e-3, "epochs": 3, "batch_size": 16,
+        "lr_scheduler": "cosine", "warmup_ratio": 0.05, "max_length": 512, "seed": 0,
+    },
+}
+
+
+def demo_labelset():
+    """PER/ORG/LOC with the LLMs4NER CoNLL-2003 definitions and long names (the label set of the demo)."""
+    from nerprobe.formats.labels import LABEL_SETS, LabelSet
+
+    conll = LABEL_SETS["conll2003"]
+    names = demo.LABELS
+    return LabelSet(
+        names=names,
+        definitions={n: conll.definitions[n] for n in names if n in conll.definitions},
+        long_names={n: conll.long_names[n] for n in names if n in conll.long_names},
+    )
+
+
+def lora_config():
+    """The ``TrainConfig`` of the demo adapter (``RECIPE["lora"]``)."""
+    from nerprobe.models.training import TrainConfig
+
+    r = RECIPE["lora"]
+    return TrainConfig(
+        rank=r["rank"], alpha=r["alpha"], dropout=r["dropout"], learning_rate=r["learning_rate"], epochs=r["epochs"],
+        batch_size=r["batch_size"], lr_scheduler=r["lr_scheduler"], warmup_ratio=r["warmup_ratio"],
+        max_length=r["max_length"], seed=r["seed"], logging_steps=5,
+    )
+
+
+# ---- data --------------------------------------------------------------------------------------------------------
+
+
+def _corpus():
+    return demo.make_demo_corpus(seed=RECIPE["corpus_seed"], nested=False)
+
+
+def pretraining_documents() -> tuple[list[str], list[tuple[str, str]]]:
+    """``(plain documents, echo exchanges)`` the base is pretrained on (see the module docstring)."""
+    from nerprobe.formats import FORMAT_NAMES, get_format
+    from nerprobe.formats.prompts import instruction
+
+    corpus = _corpus()
+    labelset = demo_labelset()
+    docs = [s.text for s in corpus.train]
+    for name in FORMAT_NAMES:
+        fmt = get_format(name)
+        docs += [fmt.render(s, list(labelset.names)) for s in corpus.train[: RECIPE["pretrain_sentences_per_format"]]]
+        docs.append(instruction(name, labelset))
+        for mode in (True, False):
+            docs.append(instruction(name, labelset.symbolized(with_definitions=mode)[0]))
+    echoes = [(ECHO_INSTRUCTION + "\n" + s.text, s.text) for s in corpus.train[: RECIPE["echo_sentences"]]]
+    return docs, echoes
+
+
+def recipe_hash() -> str:
+    """The cache key: sha256 over ``RECIPE``, the builder sources and the pretraining texts (16 hex digits)."""
+    from nerprobe.models import sft_data, training
+
+    h = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode())
+    for module in (demo, training, sft_data):
+        h.update(inspect.getsource(module).encode())
+    h.update(Path(__file__).read_bytes())
+    docs, echoes = pretraining_documents()
+    h.update(json.dumps([docs, echoes]).encode())
+    return h.hexdigest()[:16]
+
+
+# ---- cache -------------------------------------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    """``$NERPROBE_CACHE`` or ``~/.cache/nerprobe``."""
+    return Path(os.environ.get("NERPROBE_CACHE") or Path.home() / ".cache" / "nerprobe")
+
+
+def tiny_dir() -> Path:
+    """``<cache>/tiny/<recipe-hash>``: where the base and the adapters of the current recipe live."""
+    return cache_root() / "tiny" / recipe_hash()
+
+
+@contextlib.contextmanager
+def _locked(directory: Path):
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ---- building ----------------------------------------------------------------------------------------------------
+
+
+def tokenizer_texts(docs: list[str], echoes: list[tuple[str, str]]) -> list[str]:
+    """The texts the BPE is trained on: the documents, plus the instructions and the chat markup repeated
+    ``RECIPE["tokenizer_prompt_weight"]`` times, so that the long, fixed prompt text becomes few tokens (sequence
+    length, hence training time, is dominated by the instruction)."""
+    from nerprobe.formats import FORMAT_NAMES
+    from nerprobe.formats.prompts import instruction
+
+    labelset = demo_labelset()
+    prompts = [instruction(name, labelset) for name in FORMAT_NAMES]
+    prompts += [instruction(name, labelset.symbolized(with_definitions=m)[0]) for name in FORMAT_NAMES for m in (1, 0)]
+    markup = ["<|im_start|>user\n", "<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>\n"]
+    weight = RECIPE["tokenizer_prompt_weight"]
+    return docs + [u + "\n" + r for u, r in echoes] + (prompts + markup) * weight
+
+
+def train_tokenizer(texts: list[str]):
+    """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts``, with the chat template set."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=RECIPE["vocab_size"],
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=["<|im_start|>"],
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def _pretrain_examples(tokenizer, docs: list[str], echoes: list[tuple[str, str]]) -> list[dict]:
+    from nerprobe.models.sft_data import encode_example
+
+    out = []
+    eos = tokenizer.eos_token_id
+    for d in docs:
+        ids = tokenizer(d, add_special_tokens=False)["input_ids"][: RECIPE["model"]["max_position_embeddings"] - 1]
+        ids = ids + [eos]
+        out.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": list(ids)})
+    for user, response in echoes:
+        ids, _, _ = encode_example(tokenizer, user, response)
+        out.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": list(ids)})
+    return out
+
+
+def build_base(out_dir: Path, *, progress: bool = True) -> Path:
+    """Train the tokenizer and pretrain the base model into ``out_dir`` (which must not exist); returns it."""
+    import torch
+    from transformers import (
+        DataCollatorForSeq2Seq, PrinterCallback, Qwen2Config, Qwen2ForCausalLM, Trainer, TrainingArguments, set_seed,
+    )
+
+    from nerprobe.models.training import _progress_callback
+
+    docs, echoes = pretraining_documents()
+    tokenizer = train_tokenizer(tokenizer_texts(docs, echoes))
+    tokenizer.padding_side = "right"
+    p = RECIPE["pretrain"]
+    set_seed(p["seed"])
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **RECIPE["model"],
+    )
+    model = Qwen2ForCausalLM(config)
+    examples = _pretrain_examples(tokenizer, docs, echoes)
+    tmp = out_dir.with_name(out_dir.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    args = TrainingArguments(
+        output_dir=str(tmp / "checkpoints"),
+        per_device_train_batch_size=p["batch_size"],
+        learning_rate=p["learning_rate"],
+        num_train_epochs=p["epochs"],
+        lr_scheduler_type="cosine",
+        warmup_steps=p["warmup_ratio"],
+        seed=p["seed"],
+        data_seed=p["seed"],
+        logging_steps=20,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),
+        optim="adamw_torch",
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
+        callbacks=[_progress_callback(None)] if progress else [],
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    model.generation_config.eos_token_id = config.eos_token_id
+    model.generation_config.pad_token_id = config.pad_token_id
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.padding_side = "left"
+    tokenizer.save_pretrained(tmp)
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    (tmp / "nerprobe_tiny.json").write_text(
+        json.dumps({"recipe": RECIPE, "recipe_hash": out_dir.parent.name, "pretrain_loss": losses}, indent=2)
+    )
+    shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def ensure_tiny_base(*, progress: bool = True) -> Path:
+    """The local directory of the tiny base model (tokenizer + weights), built and cached on first use."""
+    root = tiny_dir()
+    base = root / "base"
+    if base.is_dir():
+        return base
+    with _locked(root):
+        if not base.is_dir():  # another process may have built it while we waited
+            build_base(base, progress=progress)
+    return base
+
+
+def ensure_tiny_adapter(format_name: str = "xml", *, progress: bool = True) -> Path:
+    """The local directory of the demo LoRA adapter for ``format_name``, trained and cached on first use."""
+    from nerprobe.formats import get_format
+    from nerprobe.models.training import train_lora
+
+    get_format(format_name)  # OptionError for an unknown format
+    base = ensure_tiny_base(progress=progress)
+    root = base.parent
+    adapter = root / f"adapter-{format_name}"
+    if adapter.is_dir():
+        return adapter
+    with _locked(root):
+        if not adapter.is_dir():
+            shutil.rmtree(adapter.with_name(adapter.name + ".partial"), ignore_errors=True)
+            train_lora(
+                str(base), list(_corpus().train), format_name, demo_labelset(), adapter, lora_config(),
+                progress=progress,
+            )
+    return adapter
