@@ -10,6 +10,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """Build the tiny demo model once for all tests: ``$NERPROBE_CACHE`` defaults to ``.test-cache`` in the checkout
+    (kept between local runs; a fresh clone builds it once, in about two minutes on 2 cores)."""
+    os.environ.setdefault("NERPROBE_CACHE", str(REPO / ".test-cache"))
+
+
 def shared_data_dir() -> Path:
     """The folder of real corpora: $NERPROBE_DATA, else ../shared/data beside the checkout."""
     return Path(os.environ.get("NERPROBE_DATA", REPO.parent / "shared" / "data"))

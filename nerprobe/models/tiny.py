@@ -2,17 +2,23 @@
 
 Recipe (``RECIPE``; every constant enters the cache key):
 
-1. Data: the flat demo corpus (``nerprobe.data.demo.make_demo_corpus(seed=0)``).
-2. Tokenizer: byte-level BPE trained with ``tokenizers`` on the demo train text, the instructions of every format and
-   the rendered targets of every format (so tags like ``<PER>`` are single tokens); Qwen-style chat template with
-   ``<|im_start|>``/``<|im_end|>``; eos ``<|im_end|>``, pad ``<|endoftext|>``.
-3. Base: a Qwen2ForCausalLM (``RECIPE["model"]``) pretrained as a causal LM, all tokens, on documents that teach it
-   the language but not the task: the train sentences as plain text, the targets of every format as plain text
-   (tagged sentences, with no instruction and no input), the instructions, and "repeat the sentence" chat exchanges
-   (which teach it to copy its input inside the chat template, a skill every format needs).
+1. Data: the flat demo corpus (``nerprobe.data.demo.make_demo_corpus(seed=0)``), and "pseudo" sentences: the demo
+   templates filled with made-up names from random syllables (never a name of the demo corpus, seen or unseen).
+2. Tokenizer: byte-level BPE trained with ``tokenizers`` on the pretraining texts; each fixed instruction of the demo
+   (every format, real and symbolized label sets, and the echo instruction) is added as ONE token, so the prompt is
+   about 30 tokens; Qwen-style chat template with ``<|im_start|>``/``<|im_end|>``; eos ``<|im_end|>``, pad
+   ``<|endoftext|>``.
+3. Base: a Qwen2ForCausalLM (``RECIPE["model"]``, 2 layers, hidden 128) pretrained as a causal LM, all tokens, on
+   documents that teach it the language but not the task: the train sentences as plain text, pseudo sentences
+   rendered in every format as plain text (tagged text, with no instruction and no input), and "repeat the sentence"
+   chat exchanges over pseudo sentences.
 4. Adapter: LoRA with ``train_lora`` (the code path of ``probe train``) on the train split in format ``format_name``
    with the PER/ORG/LOC label set (``DEMO_LABELSET``): the chat exchange instruction + sentence → tagged sentence is
    seen only here, so the LoRA stage is what teaches the task and the format.
+
+Measured on 2 idle CPU cores (2026-11-27): base 81 s, xml adapter 11 s; micro-F1 0.80 on the demo test sentences
+whose entities were all seen in training and 0.00 on those whose entities were not: the tuned tiny model writes back
+names it memorized rather than copying unseen ones, which is what the memorization probes are there to show.
 
 Cache: ``$NERPROBE_CACHE`` (default ``~/.cache/nerprobe``) ``/tiny/<recipe-hash>/{base,adapter-<format>}``. The hash
 covers ``RECIPE``, the source of the modules that build the model and the data (demo, tiny, training, sft_data) and
@@ -47,9 +53,8 @@ RECIPE = {
     "version": 1,
     "corpus_seed": 0,
     "vocab_size": 1024,
-    "tokenizer_prompt_weight": 200,
-    "pretrain_sentences_per_format": 96,  # rendered targets per format in the pretraining documents
-    "echo_sentences": 480,  # "repeat the sentence" exchanges in the pretraining documents
+        "pretrain_sentences_per_format": 96,  # rendered targets (of pseudo-name sentences) per format
+    "pseudo_sentences": 2400,  # "repeat the sentence" exchanges over pseudo-name sentences
     "model": {
         "hidden_size": 128,
         "intermediate_size": 256,
@@ -58,9 +63,9 @@ RECIPE = {
         "num_key_value_heads": 4,
         "max_position_embeddings": 512,
     },
-    "pretrain": {"epochs": 8, "learning_rate": 5e-3, "batch_size": 32, "warmup_ratio": 0.05, "seed": 0},
+    "pretrain": {"epochs": 15, "learning_rate": 5e-3, "batch_size": 32, "warmup_ratio": 0.05, "seed": 0},
     "lora": {
-        "rank": 32, "alpha": 64, "dropout": 0.0, "learning_rate": 5e-3, "epochs": 3, "batch_size": 16,
+        "rank": 32, "alpha": 64, "dropout": 0.0, "learning_rate": 5e-3, "epochs": 10, "batch_size": 16,
         "lr_scheduler": "cosine", "warmup_ratio": 0.05, "max_length": 512, "seed": 0,
     },
 }
@@ -98,21 +103,63 @@ def _corpus():
     return demo.make_demo_corpus(seed=RECIPE["corpus_seed"], nested=False)
 
 
+SYLLABLES = (
+    "ka lo ven dri mo sa tur bel qui nor fa zen ri pol gat mer sil dun hak tor ves lin rab cor ju pe xan wil"
+).split()
+
+
+def pseudo_name(label: str, rng) -> str:
+    """A made-up name of type ``label`` from random syllables: never a name of the demo corpus (seen or unseen)."""
+
+    def word() -> str:
+        return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+    if label == "PER":
+        return f"{word()} {word()}"
+    if label == "ORG":
+        return f"{word()} {rng.choice(demo.ORG_SUFFIXES)}"
+    return word()
+
+
+def pseudo_sentences(n: int, seed: int) -> list:
+    """``n`` sentences of the demo templates filled with ``pseudo_name`` names (with their entities).
+
+    Copying them back needs a real copy mechanism, since no name repeats: this is what lets the tuned model write
+    back names it never saw, instead of the names it memorized."""
+    import random
+
+    from nerprobe.data.model import Sentence
+
+    rng = random.Random(f"nerprobe-tiny-pseudo-{seed}")
+    out = []
+    for i in range(n):
+        template = rng.choice(demo.TEMPLATES)
+        names = iter(pseudo_name(label, rng) for label in template.slots)
+        words, spans = [], []
+        for w in template.text.split():
+            if w in ("{PER}", "{ORG}", "{LOC}"):
+                start = len(words)
+                words.extend(next(names).split())
+                spans.append((start, len(words), w[1:-1]))
+            else:
+                words.append(w)
+        out.append(Sentence.from_tokens(f"pseudo-{i}", words, spans))
+    return out
+
+
 def pretraining_documents() -> tuple[list[str], list[tuple[str, str]]]:
     """``(plain documents, echo exchanges)`` the base is pretrained on (see the module docstring)."""
     from nerprobe.formats import FORMAT_NAMES, get_format
-    from nerprobe.formats.prompts import instruction
 
     corpus = _corpus()
     labelset = demo_labelset()
+    pseudo = pseudo_sentences(RECIPE["pseudo_sentences"], RECIPE["corpus_seed"])
     docs = [s.text for s in corpus.train]
-    for name in FORMAT_NAMES:
+    per_format = RECIPE["pretrain_sentences_per_format"]
+    for k, name in enumerate(FORMAT_NAMES):
         fmt = get_format(name)
-        docs += [fmt.render(s, list(labelset.names)) for s in corpus.train[: RECIPE["pretrain_sentences_per_format"]]]
-        docs.append(instruction(name, labelset))
-        for mode in (True, False):
-            docs.append(instruction(name, labelset.symbolized(with_definitions=mode)[0]))
-    echoes = [(ECHO_INSTRUCTION + "\n" + s.text, s.text) for s in corpus.train[: RECIPE["echo_sentences"]]]
+        docs += [fmt.render(s, list(labelset.names)) for s in pseudo[k * per_format : (k + 1) * per_format]]
+    echoes = [(ECHO_INSTRUCTION + "\n" + s.text, s.text) for s in pseudo]
     return docs, echoes
 
 
@@ -156,24 +203,29 @@ def _locked(directory: Path):
 # ---- building ----------------------------------------------------------------------------------------------------
 
 
-def tokenizer_texts(docs: list[str], echoes: list[tuple[str, str]]) -> list[str]:
-    """The texts the BPE is trained on: the documents, plus the instructions and the chat markup repeated
-    ``RECIPE["tokenizer_prompt_weight"]`` times, so that the long, fixed prompt text becomes few tokens (sequence
-    length, hence training time, is dominated by the instruction)."""
+def prompt_texts() -> list[str]:
+    """The fixed prompt texts of the demo: each format's instruction (real, symbolized with and without definitions)
+    and the echo instruction. Each becomes ONE added token of the tiny tokenizer: the instruction is the same long
+    text in every example, and as one token it costs the 2-layer model neither sequence length (training time) nor
+    attention capacity. A prompt the tiny model never saw (a permuted label set, say) is tokenized as plain text."""
     from nerprobe.formats import FORMAT_NAMES
     from nerprobe.formats.prompts import instruction
 
     labelset = demo_labelset()
-    prompts = [instruction(name, labelset) for name in FORMAT_NAMES]
-    prompts += [instruction(name, labelset.symbolized(with_definitions=m)[0]) for name in FORMAT_NAMES for m in (1, 0)]
-    markup = ["<|im_start|>user\n", "<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>\n"]
-    weight = RECIPE["tokenizer_prompt_weight"]
-    return docs + [u + "\n" + r for u, r in echoes] + (prompts + markup) * weight
+    texts = [instruction(name, labelset) for name in FORMAT_NAMES]
+    texts += [instruction(name, labelset.symbolized(with_definitions=m)[0]) for name in FORMAT_NAMES for m in (True, False)]
+    return list(dict.fromkeys(texts + [ECHO_INSTRUCTION]))
+
+
+def tokenizer_texts(docs: list[str], echoes: list[tuple[str, str]]) -> list[str]:
+    """The texts the BPE is trained on: the documents and the echo exchanges."""
+    return docs + [u + "\n" + r for u, r in echoes]
 
 
 def train_tokenizer(texts: list[str]):
-    """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts``, with the chat template set."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts``, with the chat template set and each of
+    ``prompt_texts()`` added as a single token."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
@@ -186,6 +238,7 @@ def train_tokenizer(texts: list[str]):
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in prompt_texts()])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -243,7 +296,7 @@ def build_base(out_dir: Path, *, progress: bool = True) -> Path:
         learning_rate=p["learning_rate"],
         num_train_epochs=p["epochs"],
         lr_scheduler_type="cosine",
-        warmup_steps=p["warmup_ratio"],
+        warmup_steps=p["warmup_ratio"],  # transformers 5: a float below 1 is a ratio of the total steps
         seed=p["seed"],
         data_seed=p["seed"],
         logging_steps=20,
