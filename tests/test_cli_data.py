@@ -119,3 +119,17 @@ def test_convert_nested_to_conll_is_a_clear_error(data_dir, tmp_path):
     r = _run("data", "convert", data_dir / "genia" / "nested_jsonl" / "dev.jsonlines", tmp_path / "g.conll")
     assert r.exit_code == 2
     assert "nested or overlapping" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_data_demo_writes_the_demo_corpus_that_reads_back_identically(tmp_path):
+    from nerprobe.data.demo import make_demo_corpus
+
+    r = _run("data", "demo", "--out", tmp_path, "--nested", "--seed", 3)
+    assert r.exit_code == 0, r.output
+    corpus = make_demo_corpus(seed=3, nested=True)
+    for split in ("train", "dev", "test"):
+        back = read_jsonl(tmp_path / f"{split}.jsonl").sentences
+        expected = getattr(corpus, split)
+        assert [(s.text, s.entities) for s in back] == [(s.text, s.entities) for s in expected]
+    assert any(not s.is_flat() for s in corpus.train)
+    assert "100 sentences whose entities were all seen" in r.output

@@ -152,3 +152,25 @@ def convert(
     if corpus.skipped:
         err_console.print(f"[yellow]warning:[/yellow] skipped {len(corpus.skipped)} bad sentence(s); first: "
                           f"{corpus.skipped[0]}", highlight=False, soft_wrap=True)
+
+
+@app.command("demo")
+@one_line_errors
+def demo_corpus(
+    out: Path = typer.Option(Path("demo-corpus"), "--out", help="Folder for train.jsonl, dev.jsonl and test.jsonl."),
+    nested: bool = typer.Option(False, "--nested", help="The nested variant (ORGs containing LOCs)."),
+    seed: int = typer.Option(0, "--seed", help="Corpus seed."),
+) -> None:
+    """Write the synthetic demo corpus (the one the tiny model is tuned on) as nerprobe JSONL."""
+    from nerprobe.data.demo import make_demo_corpus
+    from nerprobe.data.jsonl import write_jsonl
+
+    corpus = make_demo_corpus(seed=seed, nested=nested)
+    out.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "dev", "test"):
+        sentences = getattr(corpus, split)
+        write_jsonl(sentences, out / f"{split}.jsonl")
+        n_ents = sum(len(s.entities) for s in sentences)
+        console.print(f"{split}: {len(sentences)} sentences, {n_ents} entities → {out / (split + '.jsonl')}")
+    seen = sum(1 for s in corpus.test if s.meta.get("seen"))
+    console.print(f"test: {seen} sentences whose entities were all seen in train, {len(corpus.test) - seen} unseen")
