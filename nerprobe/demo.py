@@ -28,8 +28,15 @@ DEFAULT_SIZE = 60
 QUICK_SIZE = 12
 """The same for ``--quick`` (tests, a first look)."""
 DEMO_FORMATS = ("xml", "bracketed")
-NOTE = ("The numbers are real measurements of nerprobe's tiny demo model (a 3-layer Qwen2 built on this machine and "
-        "LoRA-tuned on the synthetic demo corpus), not of any published model; they show what the probes measure.")
+
+def _note() -> str:
+    """The report's opening caveat, with the demo model's real size."""
+    from nerprobe.models.tiny import RECIPE
+
+    m = RECIPE["model"]
+    return (f"The numbers are real measurements of nerprobe's tiny demo model (a {m['num_hidden_layers']}-layer Qwen2, "
+            f"hidden size {m['hidden_size']}, built on this machine and LoRA-tuned on the synthetic demo corpus), not of "
+            "any published model; they show what the probes measure.")
 
 
 @dataclass
@@ -137,7 +144,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     i += 1
 
     t = step(i, "probe report")
-    rep = build_report([cfg.out / "runs"], cfg.out / "report", title="nerprobe demo report", note=NOTE)
+    rep = build_report([cfg.out / "runs"], cfg.out / "report", title="nerprobe demo report", note=_note())
     timings["report"] = time.perf_counter() - t
     for line in rep.findings:
         log(f"  • {line}")

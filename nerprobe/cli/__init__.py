@@ -5,6 +5,9 @@ Every ``NerprobeError`` (bad input, bad option) is printed as one line and exits
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import typer
 
 from nerprobe.cli import data, demo, formats, memorization, models, report, retention, score, train
@@ -24,3 +27,8 @@ demo.register(app)
 @app.callback()
 def main() -> None:
     """nerprobe: does the tuned model read or recall, and what did tuning cost it?"""
+    # our own rich progress bars say what runs; the libraries' per-file bars and deprecation notices only hide them
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", category=FutureWarning)

@@ -65,7 +65,7 @@ def memorization(
     probes: List[str] = typer.Option(["coverage", "unseen-entities", "swapped-labels", "pair-lookup"], "--probes",
                                      help="coverage, unseen-entities, swapped-labels, type-swaps, pair-lookup "
                                           "(repeatable or comma-separated)"),
-    limit: Optional[int] = typer.Option(None, "--limit", help="only the first N test sentences (and N pairs)"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="a seeded random subset of N test sentences (and N pairs)"),
     seed: int = typer.Option(0, "--seed", help="seed of the probe sets and the bootstrap"),
     n_resamples: int = typer.Option(1000, "--n-resamples", min=100, help="bootstrap resamples"),
     normalize: str = typer.Option("casefold", "--normalize", help="mention normalization: casefold, exact, "

@@ -105,6 +105,19 @@ def _sentences_hash(sentences) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def limited(test: list, limit: int | None, seed: int) -> list:
+    """``--limit``: a seeded random subset of ``limit`` test sentences, in corpus order (all of them without a limit).
+
+    Not the first N: corpora are often ordered (the demo test set puts its seen-entity sentences first, CoNLL by
+    document), so a prefix would be a biased sample."""
+    import random
+
+    if not limit or limit >= len(test):
+        return list(test)
+    keep = sorted(random.Random(f"nerprobe-limit-{seed}").sample(range(len(test)), limit))
+    return [test[i] for i in keep]
+
+
 def load_corpora(cfg: MemorizationConfig, problems: list[str]) -> Corpora:
     """Read ``--train``/``--test`` (and ``--pool``), or make the demo corpus when neither is given."""
     if cfg.train is None and cfg.test is None:
@@ -143,7 +156,7 @@ def build_probe_sets(cfg: MemorizationConfig, corpora: Corpora, labelset, index,
     from nerprobe.probes.swapped_labels import build_relabeled, build_type_swaps
     from nerprobe.probes.unseen_entities import build_unseen_entities
 
-    test = corpora.test[: cfg.limit] if cfg.limit else corpora.test
+    test = limited(corpora.test, cfg.limit, cfg.seed)
     n_pairs = min(cfg.pair_samples, cfg.limit) if cfg.limit else cfg.pair_samples
     builders: dict[str, Callable] = {
         "coverage": lambda: build_coverage(corpora.train, test, cfg.seed, index=index),

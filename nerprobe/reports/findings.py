@@ -45,8 +45,10 @@ def memorization_findings(runs: list[Run]) -> list[str]:
                        f"(mean over the indicators).")
     if not comps.empty:
         tb = comps[comps["kind"] == "tuned_vs_base"]
+        labels = frames.system_labels(runs)
         for _, c in tb[tb["name"].str.endswith(": coverage")].iterrows():
-            out.append(f"On the original test sentences the tuned model scores {pct(c['score_b'])} F1 against "
+            who = _who(frames._system("model", labels.get(c["run"], "")), "model")
+            out.append(f"On the original test sentences {who} scores {pct(c['score_b'])} F1 against "
                        f"{pct(c['score_a'])} for its base: {ci_text(c['estimate'], c['low'], c['high'], True)} points "
                        f"(paired bootstrap p = {p_text(c['p'])}, Holm p = {p_text(c['p_holm'])}).")
     return out
