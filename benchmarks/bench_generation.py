@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import subprocess
 import sys
@@ -18,10 +17,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-
-WORDS = ("EU rejects German call to boycott British lamb Peter Blackburn BRUSSELS The European Commission said on "
-         "Thursday it disagreed with advice to consumers Japan began the defence of their Asian Cup title").split()
-
 
 def model_spec(tmp: Path, use_random: bool):
     from nerprobe.models.registry import ModelSpec
@@ -39,17 +34,20 @@ def model_spec(tmp: Path, use_random: bool):
 
 
 def requests(n: int, seed: int = 0):
+    """``n`` requests over the demo corpus's 260 dev + test sentences (cycled: a repeated prompt is generated once),
+    with the demo label set: the workload the demo model is built for (a ~30-token prompt, an answer ending in eos)."""
+    from nerprobe.data.demo import make_demo_corpus
     from nerprobe.data.model import Sentence
-    from nerprobe.formats.labels import label_set_for
     from nerprobe.models.predictors import Request
+    from nerprobe.models.tiny import demo_labelset
 
-    labels = label_set_for(["PER", "ORG", "LOC", "MISC"])  # names only: the real CoNLL definitions add ~450 tokens
-
-    rng = random.Random(seed)
+    corpus = make_demo_corpus(seed)
+    pool = list(corpus.dev) + list(corpus.test)
+    labels = demo_labelset()
     out = []
     for i in range(n):
-        s = Sentence.from_tokens(f"b{i}", [rng.choice(WORDS) for _ in range(rng.randint(3, 14))])
-        out.append(Request.build(s, "xml", labels))
+        s = pool[i % len(pool)]
+        out.append(Request.build(Sentence(f"b{i}", s.text, s.tokens), "xml", labels))
     return out
 
 
