@@ -71,9 +71,19 @@ def report(runs, retention_run, tmp_path_factory):
     return out, text
 
 
-def test_run_kinds_come_from_the_manifests(report):
+def test_run_kinds_come_from_the_manifests(report, runs, retention_run):
     _, text = report
     assert "mem-xml (memorization)" in text and "mem-bracketed (memorization)" in text and "ret (retention)" in text
+    assert json.loads((runs / "mem-xml" / "manifest.json").read_text())["kind"] == "memorization"
+    assert json.loads((retention_run / "manifest.json").read_text())["kind"] == "retention"
+
+
+def test_run_kind_falls_back_to_the_manifest_keys():
+    from nerprobe.reports.runs import run_kind
+
+    assert run_kind({"probes": {}, "predictors": {}}) == "memorization"
+    assert run_kind({"identity": {}, "fingerprints": {}}) == "retention"
+    assert run_kind({"command": "probe score"}) is None
 
 
 def test_each_figure_with_data_is_written_in_three_valid_formats(report):

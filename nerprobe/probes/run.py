@@ -411,6 +411,7 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
         for name in scores[p]:
             scores[p][name]["parse_status"] = parse_status[p].get(name, {})
     manifest = {
+        "kind": "memorization",
         "command": cfg.command or " ".join(sys.argv),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "versions": _versions(),

@@ -74,7 +74,10 @@ def _read_json(path: Path) -> dict:
 
 
 def run_kind(manifest: dict) -> str | None:
-    """``"memorization"``, ``"retention"`` or None, from the keys a manifest holds."""
+    """``"memorization"``, ``"retention"`` or None: the manifest's ``kind``, or for runs written before manifests
+    carried one, from the keys it holds."""
+    if manifest.get("kind") in (MEMORIZATION, RETENTION):
+        return manifest["kind"]
     if "probes" in manifest and "predictors" in manifest:
         return MEMORIZATION
     if "identity" in manifest and "fingerprints" in manifest:

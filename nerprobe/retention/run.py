@@ -181,6 +181,7 @@ def _check_or_write_manifest(plan: RetentionPlan) -> None:
         if old.get("identity") != json.loads(json.dumps(identity)):
             raise OptionError("--out", f"{plan.out_dir} holds a retention run with other settings; use another --out")
     manifest = {
+        "kind": "retention",
         "command": " ".join(["probe"] + sys.argv[1:]) if sys.argv else "probe retention",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "identity": identity,
