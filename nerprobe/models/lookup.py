@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
 from nerprobe.data.model import Entity, Sentence, Token
-from nerprobe.models.predictors import Request, make_progress
+from nerprobe.models.predictors import Request, render_predictions
 
 _WS = re.compile(r"\S+")
 
@@ -74,14 +74,4 @@ class LookupPredictor:
 
     def predict(self, requests: Sequence[Request], *, progress: bool = True) -> list[str]:
         """The memorizer's entities of each request's sentence, rendered in the request's format."""
-        from nerprobe.formats import get_format
-
-        outputs = []
-        with make_progress(disable=not progress) as bar:
-            task = bar.add_task("lookup", total=len(requests))
-            for r in requests:
-                predicted = r.sentence.with_entities(self.entities(r.sentence))
-                names = list(r.labelset.names) if r.labelset is not None else None
-                outputs.append(get_format(r.format_name).render(predicted, labels=names))
-                bar.advance(task)
-        return outputs
+        return render_predictions(requests, self.entities, "lookup", progress=progress)

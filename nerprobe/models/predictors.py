@@ -84,6 +84,24 @@ def build_requests(sentences: Sequence[Sentence], format_name: str, labelset) ->
     return [Request.build(s, format_name, labelset) for s in sentences]
 
 
+def render_predictions(requests: Sequence[Request], entities_of, name: str, *, progress: bool = True) -> list[str]:
+    """Outputs of a rule predictor: ``entities_of(sentence)`` for each request, rendered in the request's format.
+
+    Shared by the predictors that find entities without generating text (the lookup baseline, the context-only
+    control), so that their outputs go through the same parsing as a model's."""
+    from nerprobe.formats import get_format
+
+    outputs = []
+    with make_progress(disable=not progress) as bar:
+        task = bar.add_task(name, total=len(requests))
+        for r in requests:
+            predicted = r.sentence.with_entities(entities_of(r.sentence))
+            names = list(r.labelset.names) if r.labelset is not None else None
+            outputs.append(get_format(r.format_name).render(predicted, labels=names))
+            bar.advance(task)
+    return outputs
+
+
 def __getattr__(name: str):
     # The implementations live in their own modules (each imports this one), re-exported lazily to avoid a cycle.
     if name == "HFPredictor":

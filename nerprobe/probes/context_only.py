@@ -65,15 +65,6 @@ class ContextOnlyPredictor:
 
     def predict(self, requests: Sequence, *, progress: bool = True) -> list[str]:
         """Each request's slots rendered in the request's output format (``Predictor`` protocol)."""
-        from nerprobe.formats import get_format
-        from nerprobe.models.predictors import make_progress
+        from nerprobe.models.predictors import render_predictions
 
-        outputs = []
-        with make_progress(disable=not progress) as bar:
-            task = bar.add_task("context-only", total=len(requests))
-            for r in requests:
-                predicted = r.sentence.with_entities(self.entities(r.sentence))
-                names = list(r.labelset.names) if r.labelset is not None else None
-                outputs.append(get_format(r.format_name).render(predicted, labels=names))
-                bar.advance(task)
-        return outputs
+        return render_predictions(requests, self.entities, "context-only", progress=progress)
