@@ -96,7 +96,7 @@ def estimate_7b(batch: int = 16, prompt: int = 400, new: int = 200) -> None:
     kv = 2 * layers * kv_heads * head_dim * bytes_ * seq * batch
     print("\n7B estimate (bf16, Qwen2.5-7B shapes):")
     print(f"  weights = params × 2 B = {params:.2e} × 2 = {weights / 2**30:.1f} GiB")
-    print(f"  KV cache = 2 (K,V) × layers × kv_heads × head_dim × 2 B × seq × batch")
+    print("  KV cache = 2 (K,V) × layers × kv_heads × head_dim × 2 B × seq × batch")
     print(f"           = 2 × {layers} × {kv_heads} × {head_dim} × 2 × {seq} × {batch} = {kv / 2**30:.2f} GiB")
     print(f"  total ≈ {(weights + kv) / 2**30:.1f} GiB (+ activations and the CUDA context, ~1-2 GiB)")
 

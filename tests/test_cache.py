@@ -10,7 +10,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 
 from model_fixtures import make_random_tiny_model
 from nerprobe.models.cache import GenerationCache

@@ -8,7 +8,6 @@ on a fresh machine takes minutes; later runs reuse it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nerprobe.data.model import Entity, Sentence
+from nerprobe.data.model import Sentence
 from nerprobe.formats import FORMAT_NAMES, get_format
 from nerprobe.formats.align import find_all
 from nerprobe.formats.alpaca import read_alpaca

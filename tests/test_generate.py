@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-import torch
 
 from model_fixtures import make_random_tiny_model
 from nerprobe.data.model import Sentence

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from nerprobe.data.conll import read_conll
-from nerprobe.data.model import Entity, Sentence
+from nerprobe.data.model import Sentence
 from nerprobe.errors import InputError
 from nerprobe.formats import get_format
 from nerprobe.formats.labels import LABEL_SETS

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from model_fixtures import make_random_tiny_model
-from nerprobe.errors import NerprobeError, OptionError
+from nerprobe.errors import OptionError
 from nerprobe.retention.harness import EvalSettings
 from nerprobe.retention.run import plan_retention, run_retention
 

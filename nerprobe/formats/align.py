@@ -315,7 +315,6 @@ def _search(toks: Sequence[Tok], text: str, by_label: bool, budget: int):
         if s >= j:
             push(cost + 100, (i + 1, j, rest), ("problem", "empty_entity"))
             continue
-        seg = text[s:j]
         odd = _implausibility(text, s, j)
         ev = ("span", s, j, label)
         if extra:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from nerprobe.data.model import Entity, Sentence
+from nerprobe.data.model import Sentence
 from nerprobe.formats import jsonish
 from nerprobe.formats.align import MAX_OUTPUT_CHARS, ParseBuilder, find_all, find_loose
 from nerprobe.formats.base import Parse, ParseStatus
