@@ -82,6 +82,27 @@ class ParseBuilder:
         self.problem("not_in_sentence")
         return False
 
+    def clip(self, output: str | None) -> str | None:
+        """The output capped at ``MAX_OUTPUT_CHARS``, or None (and an ``empty_output`` problem) when it is blank."""
+        output = (output or "")[:MAX_OUTPUT_CHARS]
+        if not output.strip():
+            self.problem("empty_output")
+            return None
+        return output
+
+    def locate(self, text: str) -> tuple[list[tuple[int, int]], ParseStatus] | None:
+        """The spans where ``text`` occurs in the sentence: its exact occurrences (status exact), else its case- and
+        space-insensitive ones (aligned); None, counted ``not_in_sentence``, when it does not occur at all."""
+        haystack = self.sentence.text
+        spans = [(p, p + len(text)) for p in find_all(text, haystack)]
+        if spans:
+            return spans, ParseStatus.EXACT
+        spans = find_loose(text, haystack)
+        if spans:
+            return spans, ParseStatus.ALIGNED
+        self.problem("not_in_sentence")
+        return None
+
     def fail(self, kind: str) -> Parse:
         """A failed parse (nothing credited) that adds problem ``kind``."""
         self.problem(kind)

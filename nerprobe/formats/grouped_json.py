@@ -20,8 +20,8 @@ from typing import Sequence
 
 from nerprobe.data.model import Sentence
 from nerprobe.formats import jsonish
-from nerprobe.formats.align import MAX_OUTPUT_CHARS, ParseBuilder, find_all, find_loose
-from nerprobe.formats.base import Parse, ParseStatus
+from nerprobe.formats.align import ParseBuilder
+from nerprobe.formats.base import Parse
 
 
 def span_order(span: tuple[int, int]) -> tuple[int, int]:
@@ -52,9 +52,9 @@ class GroupedJsonFormat:
     ) -> Parse:
         """The entities ``output`` lists, located by the rule of the module doc; never raises."""
         b = ParseBuilder(sentence, labels, lenient)
-        output = (output or "")[:MAX_OUTPUT_CHARS]
-        if not output.strip():
-            return b.fail("empty_output")
+        output = b.clip(output)
+        if output is None:
+            return b.failed()
         value, problems = jsonish.load(output, "{")
         b.problems.extend(problems)
         if value is None:
@@ -77,20 +77,16 @@ class GroupedJsonFormat:
 
     @staticmethod
     def _locate_list(b: ParseBuilder, label: str, texts: list) -> None:
-        text = b.sentence.text
         taken: set[tuple[int, int]] = set()
         prev = (-1, 1)  # span_order of "before everything"
         for t in texts:
             if not isinstance(t, str) or not t.strip():
                 b.problem("bad_value")
                 continue
-            spans = [(p, p + len(t)) for p in find_all(t, text)]
-            status = ParseStatus.EXACT
-            if not spans:
-                spans, status = find_loose(t, text), ParseStatus.ALIGNED
-            if not spans:
-                b.problem("not_in_sentence")
+            found = b.locate(t)
+            if found is None:
                 continue
+            spans, status = found
             free = sorted((s for s in spans if s not in taken), key=span_order)
             if not free:
                 b.problem("duplicate_entity")

@@ -12,13 +12,17 @@ from typing import Sequence
 
 from nerprobe.data.model import Sentence
 from nerprobe.formats import jsonish
-from nerprobe.formats.align import MAX_OUTPUT_CHARS, ParseBuilder, find_all, find_loose
+from nerprobe.formats.align import ParseBuilder, find_all
 from nerprobe.formats.base import Parse, ParseStatus
 from nerprobe.formats.grouped_json import span_order
 
 
-def read_object_list(b: ParseBuilder, output: str) -> list[dict] | None:
-    """The objects of a JSON list output (salvaged when truncated), or None when nothing could be read."""
+def read_object_list(b: ParseBuilder, output: str | None) -> list[dict] | None:
+    """The objects of a JSON list output (salvaged when truncated), or None when it is blank or nothing could be
+    read (the problems are recorded in ``b``)."""
+    output = b.clip(output)
+    if output is None:
+        return None
     value, problems = jsonish.load(output, "[")
     b.problems.extend(problems)
     if value is None:
@@ -71,13 +75,9 @@ class OccurrenceJsonFormat:
         ``bad_occurrence``); otherwise only the lenient mode credits the first unused occurrence.
         """
         b = ParseBuilder(sentence, labels, lenient)
-        output = (output or "")[:MAX_OUTPUT_CHARS]
-        if not output.strip():
-            return b.fail("empty_output")
         objs = read_object_list(b, output)
         if objs is None:
             return b.failed()
-        text = sentence.text
         for o in objs:
             t, label = o.get("text"), o.get("label")
             if not isinstance(t, str) or not t or not isinstance(label, str):
@@ -85,13 +85,10 @@ class OccurrenceJsonFormat:
                 continue
             if not b.label_ok(label):
                 continue
-            spans = [(p, p + len(t)) for p in find_all(t, text)]
-            status = ParseStatus.EXACT
-            if not spans:
-                spans, status = find_loose(t, text), ParseStatus.ALIGNED
-            if not spans:
-                b.problem("not_in_sentence")
+            found = b.locate(t)
+            if found is None:
                 continue
+            spans, status = found
             k = as_int(o.get("occurrence_index"))
             if k is not None and 1 <= k <= len(spans):
                 b.add(*spans[k - 1], label, status)

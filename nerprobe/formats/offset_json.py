@@ -11,7 +11,7 @@ import json
 from typing import Sequence
 
 from nerprobe.data.model import Sentence
-from nerprobe.formats.align import MAX_OUTPUT_CHARS, ParseBuilder, find_all, find_loose
+from nerprobe.formats.align import ParseBuilder
 from nerprobe.formats.base import Parse, ParseStatus
 from nerprobe.formats.grouped_json import span_order
 from nerprobe.formats.occurrence_json import as_int, read_object_list
@@ -35,9 +35,6 @@ class OffsetJsonFormat:
     ) -> Parse:
         """Each object located by its offsets, or by its text near them (module doc); never raises."""
         b = ParseBuilder(sentence, labels, lenient)
-        output = (output or "")[:MAX_OUTPUT_CHARS]
-        if not output.strip():
-            return b.fail("empty_output")
         objs = read_object_list(b, output)
         if objs is None:
             return b.failed()
@@ -56,10 +53,10 @@ class OffsetJsonFormat:
                     b.add(start, end, label)
                     continue
                 b.problem("offset_mismatch")
-                spans = [(p, p + len(t)) for p in find_all(t, text)] or find_loose(t, text)
-                if not spans:
-                    b.problem("not_in_sentence")
+                found = b.locate(t)
+                if found is None:
                     continue
+                spans = found[0]
                 near = start if start is not None else 0
                 s, e = min(spans, key=lambda sp: (abs(sp[0] - near), sp))
                 b.add(s, e, label, ParseStatus.ALIGNED)
