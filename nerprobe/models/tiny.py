@@ -266,12 +266,9 @@ def _pretrain_examples(tokenizer, docs: list[str], echoes: list[tuple[str, str]]
 
 def build_base(out_dir: Path, *, progress: bool = True) -> Path:
     """Train the tokenizer and pretrain the base model into ``out_dir`` (which must not exist); returns it."""
-    import torch
-    from transformers import (
-        DataCollatorForSeq2Seq, PrinterCallback, Qwen2Config, Qwen2ForCausalLM, Trainer, TrainingArguments, set_seed,
-    )
+    from transformers import Qwen2Config, Qwen2ForCausalLM, set_seed
 
-    from nerprobe.models.training import _progress_callback
+    from nerprobe.models.training import make_trainer
 
     docs, echoes = pretraining_documents()
     tokenizer = train_tokenizer(tokenizer_texts(docs, echoes))
@@ -290,8 +287,8 @@ def build_base(out_dir: Path, *, progress: bool = True) -> Path:
     examples = _pretrain_examples(tokenizer, docs, echoes)
     tmp = out_dir.with_name(out_dir.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    args = TrainingArguments(
-        output_dir=str(tmp / "checkpoints"),
+    trainer = make_trainer(
+        model, tokenizer, examples, tmp / "checkpoints", progress=progress,
         per_device_train_batch_size=p["batch_size"],
         learning_rate=p["learning_rate"],
         num_train_epochs=p["epochs"],
@@ -301,20 +298,7 @@ def build_base(out_dir: Path, *, progress: bool = True) -> Path:
         data_seed=p["seed"],
         logging_steps=20,
         save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(),
-        optim="adamw_torch",
     )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=examples,
-        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
-        callbacks=[_progress_callback(None)] if progress else [],
-    )
-    trainer.remove_callback(PrinterCallback)
     trainer.train()
     model.generation_config.eos_token_id = config.eos_token_id
     model.generation_config.pad_token_id = config.pad_token_id

@@ -221,6 +221,35 @@ def _versions() -> dict:
     }
 
 
+def make_trainer(model, tokenizer, examples: list[dict], output_dir: Path, *, progress: bool = True, **arguments):
+    """A ``transformers.Trainer`` over tokenized causal-LM ``examples`` (input_ids, attention_mask, labels).
+
+    What every nerprobe training run shares: labels padded with -100, CPU when no GPU, AdamW, no reporting
+    integrations, and the rich progress bar instead of tqdm and raw log dicts on stdout. ``arguments`` are the run's
+    own ``TrainingArguments`` (batch size, learning rate, schedule, seed, ...)."""
+    import torch
+    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),
+        optim="adamw_torch",
+        **arguments,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
+        callbacks=[_progress_callback(None)] if progress else [],
+    )
+    trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
 def train_lora(
     base,
     train_sentences: Sequence[Sentence],
@@ -239,9 +268,8 @@ def train_lora(
     tokenizer and ``nerprobe_adapter.json``. Raises ``NerprobeError`` when ``out_dir`` already exists (unless
     ``overwrite``) or the data cannot be used, before any training.
     """
-    import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments, set_seed
+    from transformers import set_seed
 
     from nerprobe.formats import get_format
     from nerprobe.models.sft_data import build_sft_examples
@@ -282,8 +310,8 @@ def train_lora(
         task_type="CAUSAL_LM",
     )
     peft_model = get_peft_model(model, lora)
-    args = TrainingArguments(
-        output_dir=str(ckpt_dir),
+    trainer = make_trainer(
+        peft_model, tokenizer, examples, ckpt_dir, progress=progress,
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate,
@@ -299,20 +327,7 @@ def train_lora(
         save_strategy="steps" if config.save_steps else "no",
         save_steps=config.save_steps or 500,
         save_total_limit=2,
-        report_to="none",
-        disable_tqdm=True,
-        remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(),
-        optim="adamw_torch",
     )
-    trainer = Trainer(
-        model=peft_model,
-        args=args,
-        train_dataset=examples,
-        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
-        callbacks=[_progress_callback(None)] if progress else [],
-    )
-    trainer.remove_callback(PrinterCallback)  # the rich progress bar shows the loss; no raw log dicts on stdout
     t0 = time.monotonic()
     result = trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = time.monotonic() - t0
