@@ -30,7 +30,7 @@ import tarfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from nerprobe.data.model import Corpus, Entity, Sentence, Token
+from nerprobe.data.model import Corpus, Entity, Sentence, Token, strip_span
 from nerprobe.errors import InputError, NerprobeError
 
 GENIA_LABELS = ("DNA", "RNA", "protein", "cell_line", "cell_type")
@@ -91,15 +91,6 @@ def _tokenize(text: str, cuts: set[int]) -> list[Token]:
     return tokens
 
 
-def _trim(text: str, s: int, e: int) -> tuple[int, int]:
-    """A span without surrounding white space."""
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
-
-
 def _article_sentences(article, coordinated: str) -> tuple[str, list[Sentence]]:
     """The MEDLINE id and the sentences of one ``<article>`` element."""
     doc = (article.findtext("articleinfo/bibliomisc") or "").strip()
@@ -111,7 +102,7 @@ def _article_sentences(article, coordinated: str) -> tuple[str, list[Sentence]]:
         text = "".join(parts)
         ents = []
         for s, e, label in spans:
-            s, e = _trim(text, s, e)
+            s, e = strip_span(text, s, e)
             if e > s:
                 ents.append(Entity(s, e, label))
         cuts = {x for ent in ents for x in (ent.start, ent.end)}

@@ -13,12 +13,29 @@ Detection (when ``format_name`` is None):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from nerprobe.data.model import Corpus
 from nerprobe.errors import InputError, OptionError
 
 READERS = ("conll", "jsonl", "genia", "alpaca")
+
+
+def read_json(path) -> Any:
+    """The value of a JSON file; ``InputError`` (``path:line: why``) when it cannot be read, is not UTF-8, or is
+    not valid JSON. Callers check the value's shape themselves."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError(str(path), None, f"cannot read: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(str(path), None, f"not UTF-8 (byte {err.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(str(path), err.lineno, f"not valid JSON: {err.msg}") from None
 
 
 def _first_byte(p: Path) -> bytes:

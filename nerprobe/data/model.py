@@ -28,6 +28,15 @@ class Entity:
         return self.start <= other.start and other.end <= self.end and self.span != other.span
 
 
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` narrowed so that ``text[start:end]`` has no white space at either end."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 @dataclass(frozen=True)
 class Token:
     """A token and its character offsets in the sentence text (end exclusive)."""

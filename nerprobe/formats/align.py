@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from nerprobe.data.model import Entity, Sentence
+from nerprobe.data.model import Entity, Sentence, strip_span
 from nerprobe.formats.base import Parse, ParseStatus
 
 #: An aligned output must match at least this share of the sentence's characters and of its own (markup-free) text.
@@ -377,7 +377,7 @@ def parse_inline(
         if found is not None:
             s_spans, s_problems, skips = found
             if skips:  # whitespace was skipped: keep spans off the sentence's spaces
-                s_spans = [_trim(text, s, e) + (lab,) for s, e, lab in s_spans]
+                s_spans = [strip_span(text, s, e) + (lab,) for s, e, lab in s_spans]
             b.problems.extend(s_problems)
             if skips:
                 b.problem("whitespace_changed")
@@ -391,14 +391,6 @@ def parse_inline(
     b.problems.extend(problems)
     align_plain(b, plain, spans)
     return b.result()
-
-
-def _trim(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
 
 
 def align_plain(b: ParseBuilder, plain: str, spans: Iterable[tuple[int, int, str]]) -> None:

@@ -71,15 +71,10 @@ def read_alpaca(path, format_name: str | None = None, *, lenient: bool = False) 
     """
     from nerprobe.formats import get_format
 
+    from nerprobe.data.io import read_json
+
     p = Path(path)
-    try:
-        raw = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(str(path), None, f"cannot read: {err.strerror}") from None
-    try:
-        records = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise InputError(str(path), err.lineno, f"not valid JSON: {err.msg}") from None
+    records = read_json(p)
     if not isinstance(records, list):
         raise InputError(str(path), 1, "expected a JSON array of alpaca records")
     outputs = (r.get("output", "") for r in records[:50] if isinstance(r, dict) and isinstance(r.get("output"), str))
@@ -94,7 +89,7 @@ def read_alpaca(path, format_name: str | None = None, *, lenient: bool = False) 
     def bad(i: int, why: str) -> None:
         nonlocal lines
         if lines is None:
-            lines = _record_lines(raw)
+            lines = _record_lines(p.read_text(encoding="utf-8"))  # only when a record is bad
         err = InputError(str(path), lines[i] if i < len(lines) else None, f"record {i}: {why}")
         if not lenient:
             raise err

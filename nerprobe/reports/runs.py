@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nerprobe.data.io import read_json
 from nerprobe.errors import InputError
 
 MEMORIZATION, RETENTION = "memorization", "retention"
@@ -60,14 +61,8 @@ class Run:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(str(path), None, f"cannot read: {err.strerror}") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(str(path), err.lineno, f"not valid JSON: {err.msg}") from None
+    """A JSON object from a run file (``InputError`` naming the file otherwise)."""
+    obj = read_json(path)
     if not isinstance(obj, dict):
         raise InputError(str(path), 1, "expected a JSON object")
     return obj
