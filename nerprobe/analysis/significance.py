@@ -3,6 +3,10 @@
 Following sacreBLEU, a span metric is a function of *summed* statistics (``nerprobe.analysis.spans``), so a
 bootstrap resample is a count vector over sentences and its summed statistics are one matrix product:
 ``counts (resamples, n) @ stats (n, labels*3)``. The same resampled indices serve both systems of a paired test.
+Written here rather than with ``scipy.stats.bootstrap``/``permutation_test``: those resample raw observations and
+call the statistic once per batch of resamples, whereas F1 is a ratio of summed counts; one product over the
+statistics array is ~100x faster than a loop and lets two systems share indices. The tests check the results
+against scipy on the same data.
 
 Every result is a frozen dataclass that records its ``method``, ``n_resamples``, ``seed`` and a sacreBLEU-style
 ``signature`` (``metric:micro-f1|match:exact|test:paired-bootstrap|n:10000|seed:0|ci:95|nerprobe:0.1.0``) that says
