@@ -7,13 +7,13 @@ checkpoints go to ``<out>.partial/checkpoints`` and an interrupted run resumes f
 ``out_dir`` (``TrainConfig.save_steps`` sets how often they are written).
 
 ``out_dir/nerprobe_adapter.json`` (``MANIFEST_NAME``) records the base and its fingerprint, the data hash, the format,
-the label set (and the symbol mapping of a symbolized run), the hyperparameters, the seed, the loss history and the
-library versions.
+the label set with its definitions (and the symbol mapping of a symbolized run), the instruction the adapter was
+trained with, the hyperparameters, the seed, the loss history, and the provenance every nerprobe manifest carries
+(``nerprobe.provenance``: command, UTC time, library versions).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -108,12 +108,17 @@ def prepare_labels(labelset, mode: str | None):
 
 
 def data_hash(sentences: Sequence[Sentence]) -> str:
-    """sha256 over the sentences' ids, texts and entities, in order: the identity of a training set."""
-    h = hashlib.sha256()
-    for s in sentences:
-        h.update(json.dumps([s.id, s.text, [[e.start, e.end, e.label] for e in s.entities]]).encode())
-        h.update(b"\n")
-    return h.hexdigest()
+    """``sha256:<hex>`` over the sentences' ids, texts and entities, in order: the identity of a training set (the
+    same digest every nerprobe manifest records for the same corpus, ``provenance.sentences_sha256``)."""
+    from nerprobe.provenance import sentences_sha256
+
+    return sentences_sha256(sentences)
+
+
+def labelset_dict(labelset) -> dict:
+    """A label set as a manifest records it: ``{"names", "definitions", "long_names"}``."""
+    return {"names": list(labelset.names), "definitions": dict(labelset.definitions),
+            "long_names": dict(labelset.long_names)}
 
 
 def render_records(sentences: Sequence[Sentence], format_name: str, labelset) -> list[dict]:
@@ -206,21 +211,6 @@ def _progress_callback(total_hint: int | None):
     return RichProgress()
 
 
-def _versions() -> dict:
-    import peft
-    import torch
-    import transformers
-
-    import nerprobe
-
-    return {
-        "nerprobe": getattr(nerprobe, "__version__", "unknown"),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-    }
-
-
 def make_trainer(model, tokenizer, examples: list[dict], output_dir: Path, *, progress: bool = True, **arguments):
     """A ``transformers.Trainer`` over tokenized causal-LM ``examples`` (input_ids, attention_mask, labels).
 
@@ -272,7 +262,9 @@ def train_lora(
     from transformers import set_seed
 
     from nerprobe.formats import get_format
+    from nerprobe.formats.prompts import instruction
     from nerprobe.models.sft_data import build_sft_examples
+    from nerprobe.provenance import write_manifest
 
     config = (config or TrainConfig()).validate()
     get_format(format_name)  # OptionError for an unknown format, before any work
@@ -357,6 +349,10 @@ def train_lora(
             "symbol_map": mapping,
             "definitions_in_prompt": bool(prompt_labels.definitions),
         },
+        # how the adapter was prompted in training: generate and memorization prompt it the same way by default
+        "labelset": labelset_dict(labelset),
+        "prompt_labelset": labelset_dict(prompt_labels),
+        "instruction": instruction(format_name, prompt_labels),
         "hyperparameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
         "seed": config.seed,
         "training": {
@@ -366,10 +362,8 @@ def train_lora(
             "seconds": round(seconds, 2),
             "resumed": resume,
         },
-        "versions": _versions(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    (partial / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(partial / MANIFEST_NAME, manifest)  # + command, created (UTC), versions
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     if out_dir.exists():  # overwrite: the old adapter goes only once the new one is complete
         shutil.rmtree(out_dir)
