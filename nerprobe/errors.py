@@ -8,12 +8,17 @@ class NerprobeError(Exception):
 
 
 class InputError(NerprobeError):
-    """Bad input data, located by file and line: ``str()`` gives ``path:line: message``."""
+    """Bad input data, located by file and line: ``str()`` gives ``path:line: message``.
 
-    def __init__(self, path: str | None, line: int | None, message: str):
+    ``field`` optionally names the reader parameter that would fix the read (e.g. ``"tag_column"``), so that the
+    CLI can point to its own option without the library naming CLI flags.
+    """
+
+    def __init__(self, path: str | None, line: int | None, message: str, *, field: str | None = None):
         self.path = path
         self.line = line
         self.message = message
+        self.field = field
         super().__init__(self.location() + message)
 
     def location(self) -> str:

@@ -1,4 +1,9 @@
-"""What every command shares: the consoles and the one-line error handling."""
+"""What every command shares: the consoles and the one-line error handling.
+
+Both consoles print text literally (``markup=False``): file names, labels and model outputs may hold ``[bold]`` or
+``[/red]``, which must reach the user as written. Styled parts are built with :func:`styled` (a ``rich.text.Text``)
+instead of markup strings.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,55 @@ import functools
 import sys
 
 from rich.console import Console
+from rich.text import Text
 
-from nerprobe.errors import NerprobeError
+from nerprobe.errors import InputError, NerprobeError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
-def one_line_errors(fn):
-    """Decorate a command so that a ``NerprobeError`` prints ``error: <message>`` on stderr and exits 2."""
+def styled(text: str, style: str) -> Text:
+    """``text`` shown literally in ``style`` (for table cells and messages; never parsed as markup)."""
+    return Text(str(text), style=style)
+
+
+def warn(message: str) -> None:
+    """Print ``warning: <message>`` on stderr, the message literally."""
+    err_console.print(Text.assemble(("warning:", "yellow"), " ", str(message)), highlight=False, soft_wrap=True)
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: line breaks inside it (from a quoted value) shown as ``\\n``."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _print_error(message: str) -> None:
+    err_console.print(Text.assemble(("error:", "red"), " ", one_line(message)), highlight=False, soft_wrap=True)
+
+
+def one_line_errors(fn=None, *, hints: dict[str, str] | None = None):
+    """Decorate a command so that a ``NerprobeError`` prints ``error: <message>`` on one stderr line and exits 2.
+
+    ``hints`` maps an ``InputError.field`` (a reader parameter) to the text appended for this command, e.g.
+    ``{"tag_column": "pass --tag-column N"}``.
+    """
+    if fn is None:  # used as @one_line_errors(hints={...})
+        return functools.partial(one_line_errors, hints=hints)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except NerprobeError as err:
-            err_console.print(f"[red]error:[/red] {err}", highlight=False, markup=True, soft_wrap=True)
+            message = str(err)
+            if hints and isinstance(err, InputError) and err.field in hints:
+                message += f" ({hints[err.field]})"
+            _print_error(message)
+            sys.exit(2)
+        except OSError as err:  # the disk or the file system refused: name the file, no traceback
+            where = f"{err.filename}: " if err.filename else ""
+            _print_error(f"{where}{err.strerror or err}")
             sys.exit(2)
 
     return wrapper

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import console, err_console, one_line_errors
+from nerprobe.cli.common import console, one_line_errors, styled, warn
 from nerprobe.errors import OptionError
 
 app = typer.Typer(help="Read, convert and describe NER corpora.", no_args_is_help=True)
@@ -18,6 +18,8 @@ _LENIENT = typer.Option(False, "--lenient", help="Skip bad sentences (and say ho
 _SCHEME = typer.Option("auto", "--scheme", help="CoNLL tag scheme: auto, iob1, iob2/bio, iobes/bioes, bilou.")
 _TAG_COLUMN = typer.Option(-1, "--tag-column", help="CoNLL column holding the NER tag (0-based; -1 = last).")
 _FORMAT = typer.Option(None, "--format", help="Force the reader: conll, jsonl, genia, alpaca[:FORMAT].")
+#: Reader parameters named in errors → this command's options.
+_HINTS = {"tag_column": "pass --tag-column N to read the NER tags from column N"}
 _SPLIT = typer.Option(
     None, "--split", help="GENIA XML/tgz only: keep the train, dev or test documents (lists in genia/splits)."
 )
@@ -55,7 +57,7 @@ def _stats_table(name: str, st: dict, skipped: int) -> Table:
     t.add_row("nested entities", str(st["nested_entities"]))
     t.add_row("same span, extra label", str(st["same_span_multi_label"]))
     if skipped:
-        t.add_row("[yellow]skipped (lenient)[/yellow]", str(skipped))
+        t.add_row(styled("skipped (lenient)", "yellow"), str(skipped))
     return t
 
 
@@ -71,12 +73,12 @@ def _coverage_table(train: str, test: str, cov: dict) -> Table:
 
     for label, b in cov["by_type"].items():
         row(label, b)
-    row("[bold]all[/bold]", cov)
+    row(styled("all", "bold"), cov)
     return t
 
 
 @app.command("stats")
-@one_line_errors
+@one_line_errors(hints=_HINTS)
 def stats(
     files: List[Path] = typer.Argument(..., help="Corpus files. With two or more, the first is train and the "
                                        "mention coverage of each other file by it is printed."),
@@ -108,19 +110,18 @@ def stats(
         return
     for f, c in zip(files, corpora):
         st = result["files"][str(f)]
-        console.print(f"[bold]{f}[/bold]", highlight=False, soft_wrap=True)
+        console.print(styled(str(f), "bold"), highlight=False, soft_wrap=True)
         console.print(_stats_table(str(f), st, st["skipped"]))
         if c.skipped:
-            err_console.print(f"[yellow]warning:[/yellow] {f}: skipped {len(c.skipped)} bad sentence(s); first: "
-                              f"{c.skipped[0]}", highlight=False, soft_wrap=True)
+            warn(f"{f}: skipped {len(c.skipped)} bad sentence(s); first: {c.skipped[0]}")
     for cov in result["coverage"]:
-        console.print(f"[bold]mention coverage of {cov['test']} by {cov['train']}[/bold]", highlight=False,
+        console.print(styled(f"mention coverage of {cov['test']} by {cov['train']}", "bold"), highlight=False,
                       soft_wrap=True)
         console.print(_coverage_table(cov["train"], cov["test"], cov))
 
 
 @app.command("convert")
-@one_line_errors
+@one_line_errors(hints=_HINTS)
 def convert(
     src: Path = typer.Argument(..., help="Input corpus (CoNLL, JSONL, GENIA XML/tgz, alpaca JSON)."),
     dst: Path = typer.Argument(..., help="Output file."),
@@ -134,10 +135,13 @@ def convert(
     split: Optional[str] = _SPLIT,
 ) -> None:
     """Convert a corpus to nerprobe JSONL (any nesting) or CoNLL (flat only)."""
+    from nerprobe.safe_io import check_output_file
+
     if to is None:
         to = "jsonl" if dst.suffix.lower() in (".jsonl", ".jsonlines", ".json", ".ndjson") else "conll"
     if to not in ("jsonl", "conll"):
         raise OptionError("--to", f"unknown output format {to!r}; use jsonl or conll")
+    check_output_file(dst, [src])
     _check_split([src], split, format_name)
     corpus = _read(src, lenient=lenient, scheme=scheme, tag_column=tag_column, format_name=format_name, split=split)
     if to == "jsonl":
@@ -148,10 +152,10 @@ def convert(
         from nerprobe.data.conll import write_conll
 
         write_conll(corpus.sentences, dst, scheme=out_scheme)
-    console.print(f"wrote {len(corpus)} sentences, {corpus.n_entities()} entities to {dst} ({to})", highlight=False)
+    console.print(f"wrote {len(corpus)} sentences, {corpus.n_entities()} entities to {dst} ({to})", highlight=False,
+                  soft_wrap=True)
     if corpus.skipped:
-        err_console.print(f"[yellow]warning:[/yellow] skipped {len(corpus.skipped)} bad sentence(s); first: "
-                          f"{corpus.skipped[0]}", highlight=False, soft_wrap=True)
+        warn(f"skipped {len(corpus.skipped)} bad sentence(s); first: {corpus.skipped[0]}")
 
 
 @app.command("demo")
@@ -164,13 +168,17 @@ def demo_corpus(
     """Write the synthetic demo corpus (the one the tiny model is tuned on) as nerprobe JSONL."""
     from nerprobe.data.demo import make_demo_corpus
     from nerprobe.data.jsonl import write_jsonl
+    from nerprobe.safe_io import check_output_file
 
+    for split in ("train", "dev", "test"):
+        check_output_file(out / f"{split}.jsonl")
     corpus = make_demo_corpus(seed=seed, nested=nested)
     out.mkdir(parents=True, exist_ok=True)
     for split in ("train", "dev", "test"):
         sentences = getattr(corpus, split)
         write_jsonl(sentences, out / f"{split}.jsonl")
         n_ents = sum(len(s.entities) for s in sentences)
-        console.print(f"{split}: {len(sentences)} sentences, {n_ents} entities → {out / (split + '.jsonl')}")
+        console.print(f"{split}: {len(sentences)} sentences, {n_ents} entities → {out / (split + '.jsonl')}",
+                      highlight=False, soft_wrap=True)
     seen = sum(1 for s in corpus.test if s.meta.get("seen"))
     console.print(f"test: {seen} sentences whose entities were all seen in train, {len(corpus.test) - seen} unseen")

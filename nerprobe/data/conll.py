@@ -26,10 +26,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+from nerprobe import safe_io
 from nerprobe.data.model import Corpus, Sentence
 from nerprobe.errors import InputError, NerprobeError
+from nerprobe.safe_io import quote
 
 SCHEMES = ("iob1", "iob2", "iobes", "bilou", "auto")
+#: The phrase types of CoNLL-2000/2003 chunk tags (B-NP, I-VP, ...): a tag column holding only these is the chunk
+#: column, not NER.
+CHUNK_TYPES = frozenset({"NP", "VP", "PP", "ADJP", "ADVP", "SBAR", "PRT", "INTJ", "CONJP", "LST", "UCP"})
 ALIASES = {"bio": "iob2", "bioes": "iobes", "iob": "iob2"}
 
 # Prefix letters of each scheme: (begin, inside, end, single)
@@ -64,7 +69,7 @@ def _split_tag(tag: str, i: int, allowed: str) -> tuple[str, str]:
         return "O", ""
     if len(tag) > 2 and tag[1] in "-_" and tag[0] in allowed:
         return tag[0], tag[2:]
-    raise _TagError(i, f"illegal tag {tag!r} (expected O or one of {', '.join(p + '-TYPE' for p in allowed)})")
+    raise _TagError(i, f"illegal tag {quote(tag)} (expected O or one of {', '.join(p + '-TYPE' for p in allowed)})")
 
 
 def decode_tags(tags: list[str], scheme: str) -> list[tuple[int, int, str]]:
@@ -140,8 +145,7 @@ def _decode_lines(path: str, data: bytes, lenient: bool) -> list[tuple[int, str 
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         if not lenient:
-            line = data.count(b"\n", 0, err.start) + 1
-            raise InputError(path, line, f"not UTF-8 (byte 0x{data[err.start]:02x}); re-encode the file as UTF-8")
+            raise safe_io.utf8_error(path, data, err) from None
         out: list[tuple[int, str | None]] = []
         for n, raw in enumerate(data.split(b"\n"), 1):
             try:
@@ -152,6 +156,25 @@ def _decode_lines(path: str, data: bytes, lenient: bool) -> list[tuple[int, str 
     if text.startswith("\ufeff"):
         text = text[1:]
     return list(enumerate(text.split("\n"), 1))
+
+
+def _refuse_chunk_tags(path: str, raw: list, tag_column: int) -> None:
+    """``InputError`` when every typed tag of the tag column is a phrase chunk (B-NP, I-VP, ...): the file has no NER
+    column there, and reading on would turn noun phrases into entities of type NP."""
+    types: set[str] = set()
+    first_line = None
+    for _, _, toks, _ in raw:
+        for n, cols in toks:
+            tag = cols[tag_column]
+            if len(tag) > 2 and tag[1] in "-_":
+                types.add(tag[2:])
+                if first_line is None:
+                    first_line = n
+    if types and types <= CHUNK_TYPES and types & {"NP", "VP", "PP"}:
+        shown = ", ".join(sorted(types)[:6])
+        raise InputError(path, first_line, f"the tag column (column {tag_column}) looks like chunk tags ({shown}), "
+                                           "not NER tags; choose the column that holds the NER tags",
+                         field="tag_column")
 
 
 def read_conll(path, *, scheme: str = "auto", tag_column: int = -1, lenient: bool = False) -> Corpus:
@@ -166,10 +189,7 @@ def read_conll(path, *, scheme: str = "auto", tag_column: int = -1, lenient: boo
     p = Path(path)
     spath = str(path)
     stem = p.stem
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputError(spath, None, f"cannot read: {err.strerror or err}") from None
+    data = safe_io.read_bytes(p)
     lines = _decode_lines(spath, data, lenient)
 
     # Pass 1: group lines into raw sentences: (first_line, doc_id, [(line_no, columns)], problem)
@@ -205,7 +225,7 @@ def read_conll(path, *, scheme: str = "auto", tag_column: int = -1, lenient: boo
         if n_columns is None:
             n_columns = len(cols)
             if n_columns < 2:
-                raise InputError(spath, n, f"found 1 column ({line.strip()!r}); a CoNLL file needs token and tag")
+                raise InputError(spath, n, f"found 1 column ({quote(line.strip())}); a CoNLL file needs token and tag")
             if not -n_columns <= tag_column < n_columns:
                 raise InputError(spath, n, f"tag column {tag_column} does not exist in a file of {n_columns} columns")
         if len(cols) != n_columns:
@@ -220,6 +240,8 @@ def read_conll(path, *, scheme: str = "auto", tag_column: int = -1, lenient: boo
 
     if not raw:
         raise InputError(spath, 1, "empty file: no sentences found")
+
+    _refuse_chunk_tags(spath, raw, tag_column)
 
     if scheme == "auto":
         prefixes = set()
@@ -297,7 +319,7 @@ def write_conll(sentences, path, *, scheme: str = "iob2") -> None:
         for ent in sent.entities:
             ts = sent.token_span(ent)
             if ts is None:
-                raise NerprobeError(f"sentence {sent.id}: entity {sent.surface(ent)!r} does not cover whole tokens")
+                raise NerprobeError(f"sentence {sent.id}: entity {quote(sent.surface(ent))} does not cover whole tokens")
             spans.append((ts[0], ts[1], ent.label))
         if sent.doc_id is not None and sent.doc_id != prev_doc:
             n_extra = len(sent.meta.get("columns", [()])[0]) if sent.meta.get("columns") else 0
@@ -310,8 +332,8 @@ def write_conll(sentences, path, *, scheme: str = "iob2") -> None:
             extra = None
         for i, (tok, tag) in enumerate(zip(sent.tokens, tags)):
             if not tok.text or any(ch.isspace() for ch in tok.text):
-                raise NerprobeError(f"sentence {sent.id}: token {tok.text!r} is empty or holds whitespace")
+                raise NerprobeError(f"sentence {sent.id}: token {quote(tok.text)} is empty or holds whitespace")
             cols = [tok.text, *(extra[i] if extra else ()), tag]
             out.append(" ".join(cols))
         out.append("")
-    Path(path).write_text("\n".join(out) + ("\n" if out else ""), encoding="utf-8")
+    safe_io.atomic_write_text(path, "\n".join(out) + ("\n" if out else ""))

@@ -28,8 +28,10 @@ from __future__ import annotations
 import re
 import tarfile
 import xml.etree.ElementTree as ET
+import zlib
 from pathlib import Path
 
+from nerprobe import safe_io
 from nerprobe.data.model import Corpus, Entity, Sentence, Token, strip_span
 from nerprobe.errors import InputError, NerprobeError
 
@@ -115,7 +117,7 @@ def read_split_ids(split: str, splits_dir) -> list[str]:
     f = Path(splits_dir) / f"{split}.txt"
     if not f.is_file():
         raise NerprobeError(f"GENIA split list {f} not found; pass splits_dir (a folder with train/dev/test.txt)")
-    return [line.strip() for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line.strip() for line in safe_io.read_text(f).splitlines() if line.strip()]
 
 
 def _open_xml(p: Path):
@@ -124,12 +126,25 @@ def _open_xml(p: Path):
         return p.open("rb")
     try:
         tf = tarfile.open(p)
-    except (tarfile.TarError, OSError) as err:
-        raise InputError(str(p), None, f"not a readable tar archive or .xml file ({err})") from None
-    for member in tf.getmembers():
-        if member.isfile() and member.name.endswith(".xml"):
-            return tf.extractfile(member)
+        for member in tf:
+            if member.isfile() and member.name.endswith(".xml"):
+                return tf.extractfile(member)
+    except _ARCHIVE_ERRORS as err:
+        raise _archive_error(p, err) from None
     raise InputError(str(p), None, "the archive holds no .xml file")
+
+
+#: What a damaged archive raises while it is read: a truncated gzip stream ends in EOFError (which the CLI
+#: framework would turn into a bare "Aborted."), bad compressed data in zlib.error or OSError.
+_ARCHIVE_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
+
+
+def _archive_error(p: Path, err: BaseException) -> InputError:
+    """The one-line error for a damaged archive: truncated, or not a tar/.xml at all."""
+    if isinstance(err, EOFError) or "truncated" in str(err).lower() or "unexpected end" in str(err).lower():
+        return InputError(str(p), None, "the archive is truncated (it ends before its last member); "
+                                        "download or copy it again")
+    return InputError(str(p), None, f"not a readable tar archive or .xml file ({safe_io.quote(str(err))})")
 
 
 def read_genia_xml(
@@ -141,10 +156,8 @@ def read_genia_xml(
     ``lenient`` cannot skip inside broken XML, so it changes nothing for well-formed files and is accepted for a
     uniform reader interface. Returns sentences in corpus order.
     """
-    p = Path(path)
+    p = safe_io.check_input_file(path)
     spath = str(path)
-    if not p.exists():
-        raise InputError(spath, None, "no such file")
     if split is not None and split not in _SPLITS:
         raise NerprobeError(f"unknown GENIA split {split!r}; use one of {', '.join(_SPLITS)}")
     keep = None
@@ -165,9 +178,16 @@ def read_genia_xml(
                 by_doc.pop(doc, None)  # a repeated article: keep the later version, at its later position
                 by_doc[doc] = sents
     except ET.ParseError as err:
-        raise InputError(spath, err.position[0], f"malformed XML: {err}") from None
+        raise InputError(spath, err.position[0], f"malformed XML: {safe_io.quote(str(err))}") from None
+    except RecursionError:
+        raise InputError(spath, None, "XML elements nested too deeply") from None
+    except _ARCHIVE_ERRORS as err:
+        raise _archive_error(p, err) from None
     finally:
-        f.close()
+        try:
+            f.close()
+        except _ARCHIVE_ERRORS:
+            pass
     sentences = [s for sents in by_doc.values() for s in sents]
     if not sentences:
         raise InputError(spath, 1, "no GENIA sentences found" + (f" for split {split}" if split else ""))

@@ -13,34 +13,28 @@ Detection (when ``format_name`` is None):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from nerprobe import safe_io
 from nerprobe.data.model import Corpus
-from nerprobe.errors import InputError, OptionError
+from nerprobe.errors import OptionError
 
 READERS = ("conll", "jsonl", "genia", "alpaca")
 
 
 def read_json(path) -> Any:
-    """The value of a JSON file; ``InputError`` (``path:line: why``) when it cannot be read, is not UTF-8, or is
-    not valid JSON. Callers check the value's shape themselves."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(str(path), None, f"cannot read: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise InputError(str(path), None, f"not UTF-8 (byte {err.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(str(path), err.lineno, f"not valid JSON: {err.msg}") from None
+    """The value of a JSON file; ``InputError`` (``path:line: why``) when it is missing, a directory, not UTF-8
+    (line and column), not valid JSON or nested too deeply. Callers check the value's shape themselves."""
+    return safe_io.read_json(path)
 
 
 def _first_byte(p: Path) -> bytes:
-    with p.open("rb") as f:
-        head = f.read(4096)
+    try:
+        with p.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return b""  # unreadable or a folder: the reader says so, naming the file
     head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     return head[:1]
 
@@ -72,9 +66,7 @@ def read_corpus(
     ``scheme`` and ``tag_column`` apply to CoNLL files only. A missing file raises ``InputError``; an unknown
     ``format_name`` raises ``OptionError``.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(str(path), None, "no such file")
+    p = safe_io.check_input_file(path)
     kind = format_name or detect_kind(p)
     out_format = None
     if kind.startswith("alpaca:"):

@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nerprobe import safe_io
 from nerprobe.data.model import Corpus, Entity, Sentence, Token
 from nerprobe.errors import InputError
+from nerprobe.safe_io import quote
 
 
 class _RecordError(Exception):
@@ -31,16 +33,27 @@ class _RecordError(Exception):
 def _label_of(m: dict) -> str:
     for key in ("entity_type", "type", "label"):
         if key in m:
-            return m[key]
-    raise _RecordError(f"entity {m!r} has no entity_type/type/label")
+            return _check_label(m[key], m)
+    raise _RecordError(f"entity {quote(m)} has no entity_type/type/label")
+
+
+def _check_label(label, entity) -> str:
+    """``label`` when it is a non-empty string; a null, number or list label is an error, not the label "None"."""
+    if not isinstance(label, str) or not label.strip():
+        raise _RecordError(f"entity {quote(entity)} has label {quote(label)}; a label must be a non-empty string")
+    return label
 
 
 def _token_record(rec: dict, default_id: str) -> Sentence:
     """A sentence from a nested token JSONL record (token-index entities)."""
     words = rec["tokens"]
+    if not isinstance(words, list):
+        raise _RecordError(f"tokens must be a list of strings, found {type(words).__name__} {quote(words)}")
     if not all(isinstance(w, str) for w in words):
         raise _RecordError("tokens must all be strings")
     mentions = rec.get("entity_mentions", rec.get("entities", []))
+    if not isinstance(mentions, list):
+        raise _RecordError(f"entities must be a list, found {type(mentions).__name__}")
     spans = []
     for m in mentions:
         if isinstance(m, dict):
@@ -48,14 +61,15 @@ def _token_record(rec: dict, default_id: str) -> Sentence:
         elif isinstance(m, (list, tuple)) and len(m) == 3:
             s, e, label = m
         else:
-            raise _RecordError(f"entity {m!r} is neither an object nor [start, end, label]")
-        if not (isinstance(s, int) and isinstance(e, int)):
-            raise _RecordError(f"entity {m!r} needs integer start and end")
+            raise _RecordError(f"entity {quote(m)} is neither an object nor [start, end, label]")
+        label = _check_label(label, m)
+        if not (_is_int(s) and _is_int(e)):
+            raise _RecordError(f"entity {quote(m)} needs integer start and end")
         if not (0 <= s < e <= len(words)):
             raise _RecordError(f"entity token span [{s}, {e}) is outside the sentence of {len(words)} tokens")
-        spans.append((s, e, str(label)))
+        spans.append((s, e, label))
     sid = rec.get("sent_id", rec.get("id", default_id))
-    return Sentence.from_tokens(str(sid), words, spans, doc_id=rec.get("doc_id"))
+    return Sentence.from_tokens(_id(sid, "id"), words, spans, doc_id=_doc_id(rec))
 
 
 def _nerprobe_record(rec: dict, default_id: str) -> Sentence:
@@ -65,30 +79,56 @@ def _nerprobe_record(rec: dict, default_id: str) -> Sentence:
         raise _RecordError("text must be a string")
     n = len(text)
     tokens = []
-    for t in rec.get("tokens", []):
+    raw_tokens = rec.get("tokens", [])
+    if not isinstance(raw_tokens, list):
+        raise _RecordError(f"tokens must be a list of [text, start, end], found {type(raw_tokens).__name__} "
+                           f"{quote(raw_tokens)}")
+    for t in raw_tokens:
         if not (isinstance(t, (list, tuple)) and len(t) == 3):
-            raise _RecordError(f"token {t!r} is not [text, start, end]")
+            raise _RecordError(f"token {quote(t)} is not [text, start, end]")
         tt, s, e = t
-        if not (isinstance(s, int) and isinstance(e, int) and 0 <= s <= e <= n):
-            raise _RecordError(f"token {t!r} has offsets outside the text of length {n}")
-        tokens.append(Token(str(tt), s, e))
+        if not isinstance(tt, str):
+            raise _RecordError(f"token {quote(t)}: its text must be a string")
+        if not (_is_int(s) and _is_int(e) and 0 <= s <= e <= n):
+            raise _RecordError(f"token {quote(t)} has offsets outside the text of length {n}")
+        tokens.append(Token(tt, s, e))
     ents = []
-    for x in rec.get("entities", []):
+    raw_entities = rec.get("entities", [])
+    if not isinstance(raw_entities, list):
+        raise _RecordError(f"entities must be a list, found {type(raw_entities).__name__}")
+    for x in raw_entities:
         if isinstance(x, dict):
             s, e, label = x.get("start"), x.get("end"), _label_of(x)
         elif isinstance(x, (list, tuple)) and len(x) == 3:
             s, e, label = x
         else:
-            raise _RecordError(f"entity {x!r} is not [start, end, label]")
-        if not (isinstance(s, int) and isinstance(e, int)):
-            raise _RecordError(f"entity {x!r} needs integer start and end")
+            raise _RecordError(f"entity {quote(x)} is not [start, end, label]")
+        label = _check_label(label, x)
+        if not (_is_int(s) and _is_int(e)):
+            raise _RecordError(f"entity {quote(x)} needs integer start and end")
         if not (0 <= s < e <= n):
-            raise _RecordError(f"entity [{s}, {e}, {label!r}] is outside the sentence text of length {n}")
-        ents.append(Entity(s, e, str(label)))
+            raise _RecordError(f"entity [{s}, {e}, {quote(label)}] is outside the sentence text of length {n}")
+        ents.append(Entity(s, e, label))
     meta = rec.get("meta") or {}
     if not isinstance(meta, dict):
         raise _RecordError("meta must be an object")
-    return Sentence(str(rec.get("id", default_id)), text, tuple(tokens), tuple(ents), rec.get("doc_id"), meta)
+    return Sentence(_id(rec.get("id", default_id), "id"), text, tuple(tokens), tuple(ents), _doc_id(rec), meta)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _id(value, field: str) -> str:
+    """A sentence id from a string or integer field (a list or object is an error, not its repr)."""
+    if isinstance(value, str) or _is_int(value):
+        return str(value)
+    raise _RecordError(f"{field} must be a string or an integer, found {quote(value)}")
+
+
+def _doc_id(rec: dict) -> str | None:
+    value = rec.get("doc_id")
+    return None if value is None else _id(value, "doc_id")
 
 
 def parse_record(rec, default_id: str) -> Sentence:
@@ -100,7 +140,7 @@ def parse_record(rec, default_id: str) -> Sentence:
             return _nerprobe_record(rec, default_id)
         if "tokens" in rec:
             return _token_record(rec, default_id)
-    except ValueError as err:  # from the data model's own checks
+    except (ValueError, TypeError) as err:  # from the data model's own checks
         raise _RecordError(str(err)) from None
     raise _RecordError("record has neither 'text' (nerprobe JSONL) nor 'tokens' (nested token JSONL)")
 
@@ -114,10 +154,7 @@ def read_jsonl(path, *, lenient: bool = False) -> Corpus:
     """
     spath = str(path)
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputError(spath, None, f"cannot read: {err.strerror or err}") from None
+    data = safe_io.read_bytes(p)
     stem = p.stem
     sentences: list[Sentence] = []
     skipped: list[str] = []
@@ -131,15 +168,16 @@ def read_jsonl(path, *, lenient: bool = False) -> Corpus:
             try:
                 line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
             except UnicodeDecodeError as err:
-                raise _RecordError(f"not UTF-8 (byte 0x{raw[err.start]:02x})") from None
+                raise _RecordError(safe_io.utf8_error(spath, raw, err, line=n).message) from None
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise _RecordError(f"not valid JSON ({err.msg}, column {err.colno})") from None
+                rec = safe_io.loads(line)
+            except safe_io.JSONError as err:
+                col = f", column {err.column}" if err.column is not None else ""
+                raise _RecordError(f"{err.message}{col}") from None
             try:
                 sentences.append(parse_record(rec, default_id))
             except KeyError as err:
-                raise _RecordError(f"missing field {err.args[0]!r}") from None
+                raise _RecordError(f"missing field {quote(err.args[0])}") from None
         except _RecordError as err:
             if not lenient:
                 raise InputError(spath, n, str(err)) from None
@@ -164,8 +202,9 @@ def sentence_to_record(sent: Sentence) -> dict:
 
 
 def write_jsonl(sentences, path) -> None:
-    """Write sentences (any nesting) as nerprobe JSONL; :func:`read_jsonl` reads them back identically."""
-    with open(path, "w", encoding="utf-8") as f:
+    """Write sentences (any nesting) as nerprobe JSONL; :func:`read_jsonl` reads them back identically. The file is
+    written under a temporary name and renamed into place (an error leaves the old file)."""
+    with safe_io.atomic_writer(path) as f:
         for sent in sentences:
             f.write(json.dumps(sentence_to_record(sent), ensure_ascii=False))
             f.write("\n")

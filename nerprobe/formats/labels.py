@@ -6,7 +6,6 @@ written in the same style from the WNUT-17 annotation guidelines.
 
 from __future__ import annotations
 
-import json
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,13 +120,10 @@ def load_label_set(path: str | Path) -> LabelSet:
     Accepted shapes: ``{"names": [...], "definitions": {...}, "long_names": {...}}``, a list of names, or a
     mapping name → definition (its key order is the label order). Raises InputError for anything else.
     """
+    from nerprobe.safe_io import read_json  # bounded depth, UTF-8 line/column, "is a directory"
+
     p = str(path)
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(p, None, f"cannot read label set: {err.strerror}") from None
-    except json.JSONDecodeError as err:
-        raise InputError(p, err.lineno, f"not valid JSON: {err.msg}") from None
+    data = read_json(path)
     if isinstance(data, list) and all(isinstance(x, str) for x in data):
         names, defs, longs = data, {}, {}
     elif isinstance(data, dict) and "names" in data:
