@@ -7,12 +7,13 @@ from typing import Optional
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import console, one_line_errors, styled
 from nerprobe.errors import OptionError
 
 app = typer.Typer(help="The five generative output formats.", no_args_is_help=True)
 
 _SYMBOLIZE = ("with-definitions", "symbols-only")
+_SUFFIX = {"with-definitions": "-se", "symbols-only": "-so"}
 
 
 def _labelset(spec: str | None, corpus_labels: list[str]):
@@ -23,8 +24,8 @@ def _labelset(spec: str | None, corpus_labels: list[str]):
         return label_set_for(corpus_labels)
     if spec in LABEL_SETS:
         return LABEL_SETS[spec]
-    if Path(spec).is_file():
-        return load_label_set(spec)
+    if Path(spec).exists():
+        return load_label_set(spec)  # says what is wrong with it (a folder, not JSON, ...)
     raise OptionError("--labels", f"{spec!r} is neither {', '.join(LABEL_SETS)} nor a JSON file")
 
 
@@ -47,31 +48,36 @@ def convert(
     from nerprobe.data.io import read_corpus
     from nerprobe.formats import FORMAT_NAMES
     from nerprobe.formats.alpaca import write_alpaca
+    from nerprobe.safe_io import check_file_name, check_output_file
 
     if format not in FORMAT_NAMES:
         raise OptionError("--format", f"unknown format {format!r}; choose one of {', '.join(FORMAT_NAMES)}")
     if symbolize is not None and symbolize not in _SYMBOLIZE:
         raise OptionError("--symbolize", f"choose one of {', '.join(_SYMBOLIZE)}")
+    if name is not None:
+        check_file_name(name, "--name")
+    stem = name or f"{corpus.stem}{_SUFFIX.get(symbolize, '')}_{format}_alpaca"
+    path = out / f"{stem}.json"
+    inputs = [corpus, labels if labels and Path(labels).exists() else None]
+    check_output_file(path, inputs)
+    check_output_file(out / "dataset_info.json", inputs)
     data = read_corpus(corpus, lenient=lenient)
     labelset = _labelset(labels, data.labels)
     missing = sorted(set(data.labels) - set(labelset.names))
     if missing:
         raise OptionError("--labels", f"the corpus uses labels outside the label set: {', '.join(missing)}")
     sentences = list(data)
-    suffix = ""
     if symbolize is not None:
         labelset, mapping = labelset.symbolized(with_definitions=symbolize == "with-definitions")
         sentences = [
             s.with_entities(type(e)(e.start, e.end, mapping[e.label]) for e in s.entities) for s in sentences
         ]
-        suffix = "-se" if symbolize == "with-definitions" else "-so"
-    stem = name or f"{corpus.stem}{suffix}_{format}_alpaca"
-    path = out / f"{stem}.json"
     write_alpaca(sentences, path, format, labelset)
     n_ent = sum(len(s.entities) for s in sentences)
-    console.print(f"wrote {len(sentences)} records ({n_ent} entities) in format {format} to {path}", highlight=False)
-    console.print(f"dataset_info.json entry: {stem}", highlight=False)
+    console.print(f"wrote {len(sentences)} records ({n_ent} entities) in format {format} to {path}", highlight=False,
+                  soft_wrap=True)
+    console.print(f"dataset_info.json entry: {stem}", highlight=False, soft_wrap=True)
     if symbolize is not None:
         console.print("labels: " + ", ".join(f"{k}={v}" for k, v in mapping.items()), highlight=False)
     if data.skipped:
-        console.print(f"[yellow]skipped {len(data.skipped)} unreadable records (--lenient)[/yellow]")
+        console.print(styled(f"skipped {len(data.skipped)} unreadable records (--lenient)", "yellow"))

@@ -107,7 +107,7 @@ def read_alpaca(path, format_name: str | None = None, *, lenient: bool = False) 
             bad(i, f"{name} output not readable against its input ({', '.join(trouble) or parsed.status.value})")
             continue
         sentences.append(
-            Sentence(base.id, text, base.tokens, parsed.entities, meta={"format": name, "parse": parsed.status.value})
+            Sentence(base.id, text, base.tokens, tuple(e for e in parsed.entities if e.start >= 0), meta={"format": name, "parse": parsed.status.value})
         )
     return Corpus(sentences, source=str(path), skipped=skipped)
 
@@ -121,21 +121,31 @@ def dataset_info_entry(file_name: str) -> dict:
     }
 
 
+def _read_dataset_info(info_path: Path) -> dict:
+    """The datasets of an existing ``dataset_info.json`` ({} when there is none); ``InputError`` when it cannot be
+    read as a JSON object, so that it is never overwritten by a file that lost its other entries."""
+    from nerprobe.safe_io import read_json
+
+    if not info_path.exists():
+        return {}
+    try:
+        info = read_json(info_path)
+    except InputError as err:
+        raise InputError(err.path, err.line, f"{err.message}; not overwriting it") from None
+    if not isinstance(info, dict):
+        raise InputError(str(info_path), 1, "expected a JSON object of datasets; not overwriting it")
+    return info
+
+
 def update_dataset_info(directory: Path, name: str, file_name: str) -> Path:
-    """Add (or replace) entry ``name`` in ``directory/dataset_info.json``, keeping every other entry."""
+    """Add (or replace) entry ``name`` in ``directory/dataset_info.json``, keeping every other entry (written under
+    a temporary name and renamed into place)."""
+    from nerprobe.safe_io import atomic_write_text
+
     info_path = Path(directory) / "dataset_info.json"
-    info: dict = {}
-    if info_path.exists():
-        try:
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise InputError(str(info_path), err.lineno, f"not valid JSON: {err.msg}; not overwriting it") from None
-        if not isinstance(info, dict):
-            raise InputError(str(info_path), 1, "expected a JSON object of datasets; not overwriting it")
+    info = _read_dataset_info(info_path)
     info[name] = dataset_info_entry(file_name)
-    tmp = info_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(info_path)
+    atomic_write_text(info_path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     return info_path
 
 
@@ -143,9 +153,11 @@ def write_alpaca(sentences: Iterable[Sentence], path, format_name: str, labelset
     """Write ``sentences`` as alpaca SFT records in ``format_name`` and register the file in ``dataset_info.json``.
 
     The dataset name is the file stem. Raises NerprobeError for a sentence the format cannot express (crossing
-    spans in an inline format).
+    spans in an inline format), and InputError for an existing ``dataset_info.json`` that cannot be read, both
+    before anything is written. Both files are written under temporary names and renamed into place.
     """
     from nerprobe.formats.prompts import sft_record
+    from nerprobe.safe_io import atomic_write_text
 
     path = Path(path)
     records = []
@@ -154,6 +166,6 @@ def write_alpaca(sentences: Iterable[Sentence], path, format_name: str, labelset
             records.append(sft_record(s, format_name, labelset))
         except ValueError as err:
             raise NerprobeError(str(err)) from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _read_dataset_info(path.parent / "dataset_info.json")  # refuse a broken one before writing the data
+    atomic_write_text(path, json.dumps(records, indent=2, ensure_ascii=False) + "\n")
     update_dataset_info(path.parent, path.stem, path.name)
