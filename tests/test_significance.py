@@ -74,7 +74,7 @@ def test_paired_bootstrap_difference_ci_matches_scipy_and_records_its_method(sys
     assert ours.method == "paired-bootstrap" and ours.n_resamples == 4000 and ours.seed == 0
     assert "shifted" in ours.p_value_method
     assert ours.signature == (
-        f"metric:micro-f1|match:exact|test:paired-bootstrap|n:4000|seed:0|ci:95|nerprobe:{__version__}"
+        f"metric:micro-f1|match:exact|test:paired-bootstrap|n:4000|seed:0|ci:95|p:add-one|nerprobe:{__version__}"
     )
 
 
@@ -92,7 +92,12 @@ def test_paired_bootstrap_of_a_system_with_itself_has_p_one_and_a_large_gap_has_
     gold = a[:, :, 2]
     strong = _system(rng, gold, 0.99)
     far = sig.paired_bootstrap(a, strong, n_resamples=1000, seed=0)
-    assert far.p_value == pytest.approx(1 / 1001)
+    # no resample crosses: not the add-one floor 1/1001 but the labelled normal tail, far below it
+    assert far.p_value < 1e-6 and "normal-approximation tail" in far.p_value_method
+    assert "|p:normal-tail|" in far.signature
+    diffs = sig.resampled_totals([a, strong], 1000, seed=0)
+    d = micro_f1(diffs[1]) - micro_f1(diffs[0])
+    assert far.p_value == pytest.approx(2 * scipy.stats.norm.sf(abs(far.difference) / d.std()), rel=1e-6)
 
 
 def test_approximate_randomization_matches_scipy_paired_permutation_test(systems):

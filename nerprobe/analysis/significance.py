@@ -20,6 +20,17 @@ P-values:
   ``p = (1 + #{|d_r| >= |d_obs|}) / (R + 1)`` (Noreen 1989; Riezler & Maxwell 2005).
 - ``mcnemar``: statsmodels' exact binomial or asymptotic chi-square McNemar test.
 - ``holm``: Holm's step-down adjustment (statsmodels ``multipletests(method="holm")``).
+
+Resolution. A resampled p-value cannot be smaller than ``1/(B+1)``, so with too few resamples the verdict reflects
+B, not the data (a family of 32 tests "rejects" at 1000 resamples only because 32/1001 < 0.05, and can never reject
+at 51 tests). Two rules keep the resolution out of the verdict:
+- a family of m tests at level alpha gets at least ``min_resamples(m, alpha) = ceil(20 m / alpha)`` resamples, so the
+  smallest Holm threshold ``alpha/m`` is 20 resolution steps wide (``resamples_for_family`` chooses the number,
+  ``check_resamples`` refuses a smaller one with ``TooFewResamples``);
+- when no resample is as extreme as the observed difference, the add-one bound ``1/(B+1)`` says only "smaller than
+  B allows", so the p-value is the two-sided normal-approximation tail from the resampled distribution's standard
+  deviation instead. ``p_value_method`` says which was used, and the signature carries ``p:add-one`` or
+  ``p:normal-tail``.
 """
 
 from __future__ import annotations
@@ -28,15 +39,24 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator, Sequence
 
+import math
+
 import numpy as np
 
 from nerprobe import __version__
 from nerprobe.analysis.spans import METRICS
+from nerprobe.errors import NerprobeError
 
 Metric = Callable[[np.ndarray], np.ndarray]
 
 BOOTSTRAP_P = "shifted-distribution (Koehn 2004 / sacreBLEU paired-bs), two-sided"
 RANDOMIZATION_P = "proportion |d_r| >= |d_obs|, add-one, two-sided"
+NORMAL_TAIL = ("; no resample as extreme as observed: two-sided normal-approximation tail from the resampled "
+               "distribution's standard deviation")
+RESOLUTION_FACTOR = 20
+"""``min_resamples``: the smallest Holm threshold alpha/m must be this many resolution steps 1/(B+1) wide."""
+DEFAULT_RESAMPLES = 10000
+"""``resamples_for_family`` with no request: this many, or the family's minimum when that is larger."""
 CHUNK_SIZE = 100
 """Resamples drawn per step: small chunks keep the (chunk, n) count matrix in cache (measured 2.5x faster than 1000
 on 3453 sentences). The resampled rows depend on it, so it is part of the reproducible recipe and stays fixed."""
@@ -62,6 +82,49 @@ def _resolve_metric(metric: str | Metric) -> tuple[str, Metric, str | None]:
         return metric, METRICS[metric], "exact"
     except KeyError:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}") from None
+
+
+# -- how many resamples a family needs -------------------------------------------------------------------------
+class TooFewResamples(NerprobeError, ValueError):
+    """``n_resamples`` is too small for the family of tests: ``str()`` names the quantity, the family and the
+    minimum; ``minimum``, ``n_resamples``, ``m`` and ``alpha`` are kept for callers that name their own option."""
+
+    def __init__(self, n_resamples: int, minimum: int, m: int, alpha: float):
+        self.n_resamples, self.minimum, self.m, self.alpha = n_resamples, minimum, m, alpha
+        super().__init__(self.describe("n_resamples"))
+
+    def describe(self, name: str) -> str:
+        """The message with the quantity called ``name`` (the CLI passes its option, e.g. ``--n-resamples``)."""
+        return (f"{name} {self.n_resamples} is too few for a family of {self.m} test(s) at alpha {self.alpha:g}: "
+                f"the minimum is {self.minimum} (20 x {self.m} / {self.alpha:g}), or leave it out to get the minimum")
+
+
+def min_resamples(m: int, alpha: float = 0.05) -> int:
+    """The fewest resamples for a family of ``m`` tests at level ``alpha``: ``ceil(20 m / alpha)`` (0 when m is 0).
+
+    With B resamples the smallest p-value is 1/(B+1); Holm's smallest threshold is alpha/m. Twenty steps of
+    1/(B+1) under that threshold keep the verdict from hanging on the resolution.
+    """
+    if m < 0 or not 0 < alpha < 1:
+        raise ValueError(f"need m >= 0 and 0 < alpha < 1, got m={m}, alpha={alpha}")
+    return math.ceil(RESOLUTION_FACTOR * m / alpha - 1e-9) if m else 0
+
+
+def check_resamples(n_resamples: int, m: int, alpha: float = 0.05) -> None:
+    """Raise ``TooFewResamples`` when ``n_resamples`` is below ``min_resamples(m, alpha)``."""
+    need = min_resamples(m, alpha)
+    if n_resamples < need:
+        raise TooFewResamples(n_resamples, need, m, alpha)
+
+
+def resamples_for_family(m: int, alpha: float = 0.05, requested: int | None = None,
+                         default: int = DEFAULT_RESAMPLES) -> int:
+    """The number of resamples for a family of ``m`` tests: ``requested`` when given (checked with
+    ``check_resamples``), else ``max(default, min_resamples(m, alpha))``."""
+    if requested is not None:
+        check_resamples(requested, m, alpha)
+        return int(requested)
+    return max(int(default), min_resamples(m, alpha))
 
 
 # -- resampling -----------------------------------------------------------------------------------------------
@@ -256,10 +319,23 @@ def bootstrap_ci(
     )
 
 
-def _shifted_p(diffs: np.ndarray, observed: float) -> float:
-    null = diffs - diffs.mean()
+def _resampled_p(null: np.ndarray, observed: float, method: str) -> tuple[float, str, str]:
+    """``(p, p_value_method, signature tag)`` of ``observed`` against resampled null differences centred on 0.
+
+    ``p = (1 + #{|null| >= |observed|}) / (B + 1)``; when no resample reaches ``|observed|``, the two-sided normal
+    tail ``2 * sf(|observed| / sd)`` with ``sd`` the root mean square of ``null`` (see the module doc)."""
     hits = np.count_nonzero(np.abs(null) >= abs(observed) - _TIE_TOLERANCE)
-    return float((hits + 1) / (len(diffs) + 1))
+    if hits:
+        return float((hits + 1) / (len(null) + 1)), method, "add-one"
+    from scipy.stats import norm
+
+    sd = float(np.sqrt(np.mean(np.square(null))))
+    z = abs(observed) / sd if sd > 0 else math.inf
+    return float(2 * norm.sf(z)), method + NORMAL_TAIL, "normal-tail"
+
+
+def _shifted_p(diffs: np.ndarray, observed: float) -> tuple[float, str, str]:
+    return _resampled_p(diffs - diffs.mean(), observed, BOOTSTRAP_P)
 
 
 def paired_bootstrap(
@@ -282,7 +358,9 @@ def paired_bootstrap(
     sa, sb = fn(tot_a), fn(tot_b)
     score_a, score_b = float(fn(stats_a.sum(axis=0))), float(fn(stats_b.sum(axis=0)))
     diff = score_b - score_a
-    sig = signature(metric=name, match=match, test="paired-bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha))
+    p, p_method, p_tag = _shifted_p(sb - sa, diff)
+    sig = signature(metric=name, match=match, test="paired-bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha),
+                    p=p_tag)
     return PairedComparison(
         metric=name,
         score_a=score_a,
@@ -291,8 +369,8 @@ def paired_bootstrap(
         ci_a=_percentile_ci(sa, alpha),
         ci_b=_percentile_ci(sb, alpha),
         ci_difference=_percentile_ci(sb - sa, alpha),
-        p_value=_shifted_p(sb - sa, diff),
-        p_value_method=BOOTSTRAP_P,
+        p_value=p,
+        p_value_method=p_method,
         alpha=alpha,
         n_items=stats_a.shape[0],
         method="paired-bootstrap",
@@ -337,15 +415,15 @@ def approximate_randomization(
             moved = (mask.astype(np.float64) @ delta).reshape((len(mask),) + total_a.shape)
             diffs[row : row + len(mask)] = fn(total_b - moved) - fn(total_a + moved)
             row += len(mask)
-    hits = np.count_nonzero(np.abs(diffs) >= abs(observed) - _TIE_TOLERANCE)
-    sig = signature(metric=name, match=match, test="approximate-randomization", n=n_resamples, seed=seed)
+    p, p_method, p_tag = _resampled_p(diffs, observed, RANDOMIZATION_P)
+    sig = signature(metric=name, match=match, test="approximate-randomization", n=n_resamples, seed=seed, p=p_tag)
     return RandomizationTest(
         metric=name,
         score_a=float(fn(total_a)),
         score_b=float(fn(total_b)),
         difference=observed,
-        p_value=float((hits + 1) / (n_resamples + 1)),
-        p_value_method=RANDOMIZATION_P,
+        p_value=p,
+        p_value_method=p_method,
         n_items=n,
         method="approximate-randomization",
         n_resamples=n_resamples,
@@ -373,7 +451,8 @@ def paired_bootstrap_mean(
     tot_a, tot_b = resampled_totals([a[:, None], b[:, None]], n_resamples, seed)
     ma, mb = tot_a[:, 0] / n, tot_b[:, 0] / n
     diff = float(b.mean() - a.mean())
-    sig = signature(metric="mean", test="paired-bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha))
+    p, p_method, p_tag = _shifted_p(mb - ma, diff)
+    sig = signature(metric="mean", test="paired-bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha), p=p_tag)
     return PairedComparison(
         metric="mean",
         score_a=float(a.mean()),
@@ -382,8 +461,8 @@ def paired_bootstrap_mean(
         ci_a=_percentile_ci(ma, alpha),
         ci_b=_percentile_ci(mb, alpha),
         ci_difference=_percentile_ci(mb - ma, alpha),
-        p_value=_shifted_p(mb - ma, diff),
-        p_value_method=BOOTSTRAP_P,
+        p_value=p,
+        p_value_method=p_method,
         alpha=alpha,
         n_items=n,
         method="paired-bootstrap-mean",
