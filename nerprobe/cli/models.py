@@ -62,11 +62,14 @@ def generate(
     from nerprobe.models.parallel import generate as run_generation
     from nerprobe.models.predictors import build_requests
     from nerprobe.models.registry import resolve
+    from nerprobe.safe_io import atomic_write_text, atomic_writer, check_input_file, check_output_file
 
     if format not in FORMAT_NAMES:
         raise OptionError("--format", f"unknown format '{format}' (one of {', '.join(FORMAT_NAMES)})")
-    if not input.exists():
-        raise OptionError("--input", f"{input} does not exist")
+    check_input_file(input)
+    check_output_file(out, [input], what="--out")  # before any model loads: never the input, never a folder
+    manifest_path = out.with_name(out.name + ".manifest.json")
+    check_output_file(manifest_path, [input], what="manifest")
     spec = resolve(model, adapter, format_name=format)
     check_spec(spec)  # before reading the corpus or any weight
     corpus = read_corpus(input)
@@ -82,8 +85,7 @@ def generate(
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, only the main process writes
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as fh:
+    with atomic_writer(out) as fh:
         for r, o in zip(requests, outputs):
             fh.write(json.dumps({"id": r.id, "prompt": r.prompt, "output": o}, ensure_ascii=False) + "\n")
     manifest = {
@@ -99,14 +101,13 @@ def generate(
                      "stop": list(stop), "batch_size": batch_size},
         "cache": str(predictor.cache.path),
     }
-    manifest_path = out.with_name(out.name + ".manifest.json")
-    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
     from_cache = len(requests) - predictor.generated if num_processes == 1 else "see cache"
     console.print(
         f"wrote {len(requests)} predictions to {out} (model {predictor.fingerprint}, "
         f"prompt style {predictor.loaded.prompt_style}; generated here {predictor.generated}, "
         f"from cache {from_cache}); manifest {manifest_path}",
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
 
 
