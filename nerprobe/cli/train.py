@@ -54,20 +54,25 @@ def train(
         None, "--symbolize", help="Rename labels A, B, C, ...: with-definitions or symbols-only."
     ),
     save_steps: Optional[int] = typer.Option(None, "--save-steps", help="Checkpoint every N steps (resumable)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out once training is done."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out that nerprobe wrote (an adapter or run folder) once "
+        "training is done; other folders are never replaced."
+    ),
     lenient: bool = typer.Option(False, "--lenient", help="Skip bad records of --train instead of stopping."),
 ) -> None:
     """Fine-tune a LoRA adapter for generative NER (loss on the response only) and write its manifest."""
     from nerprobe.data.io import read_corpus
     from nerprobe.formats import get_format
     from nerprobe.models.registry import resolve
-    from nerprobe.models.training import TrainConfig, read_manifest, train_lora
+    from nerprobe.models.training import TrainConfig, check_adapter_dir, read_manifest, train_lora
+    from nerprobe.safe_io import check_input_file
 
     get_format(format_name)
     if preset not in (None, "llms4ner"):
         raise OptionError("--preset", f"unknown preset '{preset}' (known: llms4ner)")
-    if not train_file.is_file():
-        raise OptionError("--train", f"{train_file} does not exist")
+    check_input_file(train_file)
+    label_file = labels if labels is not None and Path(labels).exists() else None
+    check_adapter_dir(out, [train_file, label_file], overwrite=overwrite)  # before reading data or loading a model
     config = TrainConfig.llms4ner() if preset == "llms4ner" else TrainConfig()
     overrides = {
         "rank": rank, "alpha": alpha, "dropout": dropout, "learning_rate": lr, "epochs": epochs,

@@ -255,8 +255,9 @@ def train_lora(
 
     ``base`` is a hub id, a local path, a ``ModelSpec`` or a ``(model, tokenizer)`` pair. ``labelset`` is the label
     set of the prompts (symbolized here when ``config.symbolize`` is set). The directory holds the PEFT adapter, the
-    tokenizer and ``nerprobe_adapter.json``. Raises ``NerprobeError`` when ``out_dir`` already exists (unless
-    ``overwrite``) or the data cannot be used, before any training.
+    tokenizer and ``nerprobe_adapter.json``. Raises ``NerprobeError`` before any training when ``out_dir`` cannot be
+    used (see :func:`check_adapter_dir`: an existing folder is replaced only with ``overwrite`` and only when
+    nerprobe wrote it) or the data cannot be used.
     """
     from peft import LoraConfig, get_peft_model
     from transformers import set_seed
@@ -268,9 +269,7 @@ def train_lora(
 
     config = (config or TrainConfig()).validate()
     get_format(format_name)  # OptionError for an unknown format, before any work
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise NerprobeError(f"{out_dir}: already exists (choose another --out or pass --overwrite)")
+    out_dir = check_adapter_dir(out_dir, overwrite=overwrite)
     if not train_sentences:
         raise NerprobeError("no training sentences")
 
@@ -365,10 +364,48 @@ def train_lora(
     }
     write_manifest(partial / MANIFEST_NAME, manifest)  # + command, created (UTC), versions
     shutil.rmtree(ckpt_dir, ignore_errors=True)
-    if out_dir.exists():  # overwrite: the old adapter goes only once the new one is complete
-        shutil.rmtree(out_dir)
-    os.replace(partial, out_dir)
+    _swap_in(partial, out_dir)
     return out_dir
+
+
+#: Files that mark a folder as written by nerprobe: an adapter's manifest, a run directory's manifest.
+NERPROBE_MARKERS = (MANIFEST_NAME, "manifest.json")
+
+
+def check_adapter_dir(out_dir: str | Path, inputs=(), *, overwrite: bool = False) -> Path:
+    """``Path(out_dir)`` once an adapter may be written there; ``NerprobeError`` otherwise, before any work.
+
+    Refused: a path that is a file, the current folder or a root, a folder holding one of ``inputs``, an unwritable
+    parent, and an existing non-empty folder unless ``overwrite`` is set *and* nerprobe wrote it (it holds
+    ``nerprobe_adapter.json`` or a run's ``manifest.json``): a folder of the user's own is never replaced.
+    """
+    from nerprobe.safe_io import check_output_dir, is_nerprobe_output
+
+    p = check_output_dir(out_dir, inputs, what="adapter folder")
+    if p.is_dir() and any(p.iterdir()):
+        if not overwrite:
+            raise NerprobeError(f"{p}: already exists (choose another output folder, or allow overwriting)")
+        if not is_nerprobe_output(p, NERPROBE_MARKERS):
+            raise NerprobeError(f"{p}: not written by nerprobe (no {MANIFEST_NAME} or manifest.json in it); "
+                                "refusing to replace it even with overwrite")
+    return p
+
+
+def _swap_in(new: Path, out_dir: Path) -> None:
+    """Rename the finished folder ``new`` onto ``out_dir``; an old ``out_dir`` is moved aside first and deleted only
+    once the new one is in place, so that a failure leaves one complete folder."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, old)
+    try:
+        os.replace(new, out_dir)
+    except OSError:
+        if old is not None:
+            os.replace(old, out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_manifest(adapter_dir: str | Path) -> dict:
