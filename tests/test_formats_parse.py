@@ -11,10 +11,21 @@ from nerprobe.data.model import Entity, Sentence
 from nerprobe.errors import OptionError
 from nerprobe.formats import FORMAT_NAMES, get_format
 from nerprobe.formats.alpaca import read_alpaca
+from nerprobe.formats.base import is_placed
 
 SOCCER = Sentence("t", "Soccer - Japan get lucky win, China in surprise defeat.",
                   entities=(Entity(9, 14, "LOC"), Entity(30, 35, "PER")))
 CONLL = ("LOC", "MISC", "ORG", "PER")
+
+
+def placed(parse):
+    """The entities a parse located in the sentence."""
+    return tuple(e for e in parse.entities if is_placed(e))
+
+
+def unplaced_labels(parse):
+    """The labels of the predictions a parse could not place (false positives), sorted."""
+    return sorted(e.label for e in parse.entities if not is_placed(e))
 
 
 def test_unknown_format_is_an_option_error():
@@ -29,7 +40,8 @@ def test_unknown_format_is_an_option_error():
 def test_dropped_sentence_is_not_credited_unless_lenient(name, output):
     fmt = get_format(name)
     strict = fmt.parse(output, SOCCER, CONLL)
-    assert strict.entities == ()
+    assert placed(strict) == ()
+    assert unplaced_labels(strict) == ["LOC", "PER"]  # the entities it named still count, as false positives
     assert strict.status.value == "failed"
     assert "sentence_dropped" in strict.problems
     lenient = fmt.parse(output, SOCCER, CONLL, lenient=True)
@@ -49,7 +61,8 @@ def test_rewritten_sentence_is_aligned(name, output):
 
 def test_rewritten_entity_text_is_not_credited():
     p = get_format("xml").parse("Soccer - <LOC>Japn</LOC> get lucky win, <PER>China</PER> in surprise defeat.", SOCCER)
-    assert p.entities == (Entity(30, 35, "PER"),)
+    assert placed(p) == (Entity(30, 35, "PER"),)
+    assert unplaced_labels(p) == ["LOC"]
     assert "not_located" in p.problems
 
 
@@ -64,12 +77,13 @@ def test_missing_space_before_pipe_and_same_span_two_labels():
     assert get_format("xml").parse("a <MISC><LOC>C$</MISC></LOC> b", s).entities == s.entities
 
 
-def test_unknown_labels_are_dropped_and_counted():
+def test_unknown_labels_are_counted_as_false_positives_of_their_own_label():
     for name in FORMAT_NAMES:
         fmt = get_format(name)
         bad = Sentence("u", SOCCER.text, entities=(Entity(9, 14, "LOC"), Entity(30, 35, "FOO")))
         p = fmt.parse(fmt.render(bad), SOCCER, CONLL)
-        assert p.entities == (Entity(9, 14, "LOC"),), name
+        assert placed(p) == (Entity(9, 14, "LOC"),), name
+        assert unplaced_labels(p) == ["FOO"], name
         assert p.problems.count("unknown_label") == 1, name
 
 
@@ -123,7 +137,7 @@ def test_offsets_that_disagree_with_text():
     p = fmt.parse('[{"label": "LOC", "start": 11, "end": 16}]', s)
     assert p.entities == (Entity(11, 16, "LOC"),) and "missing_text" in p.problems
     p = fmt.parse('[{"text": "Kenya", "label": "LOC", "start": 11, "end": 16}]', s)
-    assert p.entities == () and "not_in_sentence" in p.problems
+    assert placed(p) == () and unplaced_labels(p) == ["LOC"] and "not_in_sentence" in p.problems
 
 
 def test_occurrence_index_out_of_range():
@@ -132,7 +146,7 @@ def test_occurrence_index_out_of_range():
     p = fmt.parse('[{"text": "Japan", "label": "LOC", "occurrence_index": 2}]', s)
     assert p.entities == (Entity(11, 16, "LOC"),) and p.status.value == "exact"
     p = fmt.parse('[{"text": "Japan", "label": "LOC", "occurrence_index": 3}]', s)
-    assert p.entities == () and "bad_occurrence" in p.problems
+    assert placed(p) == () and unplaced_labels(p) == ["LOC"] and "bad_occurrence" in p.problems
     p = fmt.parse('[{"text": "Japan", "label": "LOC", "occurrence_index": 3}]', s, lenient=True)
     assert p.entities == (Entity(0, 5, "LOC"),) and p.status.value == "lenient"
 
@@ -161,7 +175,7 @@ def test_100kb_noise_never_raises(name):
     for out in (noise, SOCCER.text + noise, "[" * 100_000, "<LOC>" * 20_000, '[{"text": "' * 9000):
         p = get_format(name).parse(out, SOCCER, CONLL)
         assert isinstance(p.problems, tuple)
-        assert p.status.value == "failed" or all(0 <= e.start < e.end <= len(SOCCER.text) for e in p.entities)
+        assert p.status.value == "failed" or all(0 <= e.start < e.end <= len(SOCCER.text) for e in placed(p))
 
 
 @pytest.mark.parametrize("name", FORMAT_NAMES)

@@ -33,12 +33,26 @@ def test_counts_per_label_for_one_sentence():
     assert r["macro"]["f1"] == pytest.approx((2 / 3 + 0 + 2 / 3) / 3)
 
 
-def test_duplicates_collapse_and_one_span_with_two_labels_counts_twice():
+def test_repeated_predictions_are_false_positives_and_one_span_with_two_labels_counts_twice():
     gold = Sentence("g", "New York Times", entities=(Entity(0, 8, "LOC"), Entity(0, 14, "ORG"), Entity(0, 8, "ORG")))
     pred = [Entity(0, 8, "LOC"), Entity(0, 8, "LOC"), Entity(0, 8, "ORG")]
     r = score([gold], [pred])
-    assert r["micro"]["n_gold"] == 3 and r["micro"]["n_pred"] == 2 and r["micro"]["tp"] == 2
-    assert r["micro"]["precision"] == 1.0 and r["micro"]["recall"] == pytest.approx(2 / 3)
+    assert r["micro"]["n_gold"] == 3 and r["micro"]["n_pred"] == 3 and r["micro"]["tp"] == 2
+    assert r["micro"]["precision"] == pytest.approx(2 / 3) and r["micro"]["recall"] == pytest.approx(2 / 3)
+    assert r["per_type"]["LOC"]["n_pred"] == 2 and r["per_type"]["LOC"]["tp"] == 1
+
+
+def test_text_match_scores_multisets_of_text_and_label():
+    gold = Sentence("t", "Japan beat Japan .", entities=(Entity(11, 16, "LOC"),))
+    at_first = [Entity(0, 5, "LOC")]  # the wrong occurrence: no position in the output says which one
+    assert score([gold], [at_first])["micro"]["tp"] == 0
+    assert score([gold], [at_first], match="text")["micro"]["tp"] == 1
+    twice = [Entity(0, 5, "LOC"), Entity(11, 16, "LOC")]
+    r = score([gold], [twice], match="text")["micro"]
+    assert (r["tp"], r["n_pred"], r["n_gold"]) == (1, 2, 1)
+    unplaced = [Entity(-1, -1, "LOC"), Entity(-2, -2, "CITY")]
+    r = score([gold], [unplaced], match="text")
+    assert (r["micro"]["tp"], r["micro"]["n_pred"]) == (0, 2) and r["per_type"]["CITY"]["n_pred"] == 1
 
 
 def test_unknown_predicted_label_is_a_false_positive_and_explicit_labels_are_enforced():

@@ -5,12 +5,14 @@ with the same label), predicted spans and gold spans. Micro/macro/per-type preci
 the *summed* counts, so bootstrap and randomization tests (``nerprobe.analysis.significance``) only resample rows
 of this array, as sacreBLEU does with its statistics.
 
-Entities are sets of ``(start, end, label)``: exact duplicates collapse, and one span carrying two labels counts as
-two entities. On flat BIO data the numbers equal seqeval's default (conlleval) mode.
+Gold entities are sets of ``(start, end, label)``; one span carrying two labels counts as two entities. Every
+predicted entity counts (``span_stats``): repeats and predictions that have no place in the text are false
+positives. On flat BIO data the numbers equal seqeval's default (conlleval) mode.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -29,16 +31,38 @@ def labels_of(gold: Sequence[Sentence], *preds: Sequence[Iterable[Entity]]) -> l
     return sorted(found)
 
 
+MATCHES = ("exact", "text")
+"""How a prediction matches gold: ``exact`` spans and label; ``text``: per sentence, the multiset of
+(text, label), for outputs that carry no positions (grouped JSON)."""
+
+
+def _keys(sentence: Sentence, entities: Iterable[Entity], match: str) -> Counter:
+    """The multiset of match keys of ``entities`` on ``sentence``; an unplaced prediction (negative offsets) gets a
+    key of its own that matches nothing."""
+    if match == "exact":
+        return Counter((e.start, e.end, e.label) for e in entities)
+    text = sentence.text
+    return Counter((text[e.start : e.end], e.label) if e.start >= 0 else (e.start, e.label) for e in entities)
+
+
 def span_stats(
-    gold: Sequence[Sentence], pred: Sequence[Iterable[Entity]], labels: Sequence[str] | None = None
+    gold: Sequence[Sentence],
+    pred: Sequence[Iterable[Entity]],
+    labels: Sequence[str] | None = None,
+    match: str = "exact",
 ) -> np.ndarray:
     """Per-sentence, per-label counts ``[tp, n_pred, n_gold]``: an int64 array of shape (n_sentences, n_labels, 3).
 
-    ``gold`` and ``pred`` pair by position (``pred[i]`` are the entities predicted for ``gold[i]``). ``labels``
-    fixes the label axis; None uses the union of gold and predicted labels (so a predicted label unknown to gold
-    counts as a false positive). Raises ``ValueError`` when the lengths differ or when an entity carries a label
-    outside an explicit ``labels``.
+    ``gold`` and ``pred`` pair by position (``pred[i]`` are the entities predicted for ``gold[i]``). Every predicted
+    entity counts: a repeat of a predicted span is one more prediction (a false positive beyond the gold's
+    multiplicity), and an unplaced prediction (negative offsets, see ``formats.base.unplaced_entity``) is a false
+    positive of its label. ``match`` is ``exact`` (span and label) or ``text`` (multiset of (text, label) per
+    sentence). ``labels`` fixes the label axis; None uses the union of gold and predicted labels (so a predicted
+    label unknown to gold counts as a false positive on its own row). Raises ``ValueError`` when the lengths differ
+    or when an entity carries a label outside an explicit ``labels``.
     """
+    if match not in MATCHES:
+        raise ValueError(f"unknown match {match!r}; use one of {', '.join(MATCHES)}")
     pred = [tuple(p) for p in pred]
     if len(gold) != len(pred):
         raise ValueError(f"{len(pred)} predictions for {len(gold)} gold sentences")
@@ -47,15 +71,15 @@ def span_stats(
     index = {label: i for i, label in enumerate(labels)}
     stats = np.zeros((len(gold), len(labels), 3), dtype=np.int64)
     for row, (sentence, predicted) in enumerate(zip(gold, pred)):
-        gold_set = {(e.start, e.end, e.label) for e in sentence.entities}
-        pred_set = {(e.start, e.end, e.label) for e in predicted}
+        gold_keys = _keys(sentence, sentence.entities, match)
+        pred_keys = _keys(sentence, predicted, match)
         try:
-            for _, _, label in gold_set:
-                stats[row, index[label], GOLD] += 1
-            for _, _, label in pred_set:
-                stats[row, index[label], PRED] += 1
-            for _, _, label in gold_set & pred_set:
-                stats[row, index[label], TP] += 1
+            for key, n in gold_keys.items():
+                stats[row, index[key[-1]], GOLD] += n
+            for key, n in pred_keys.items():
+                stats[row, index[key[-1]], PRED] += n
+                if key in gold_keys:
+                    stats[row, index[key[-1]], TP] += min(n, gold_keys[key])
         except KeyError as err:
             raise ValueError(f"label {err.args[0]!r} is not among the labels scored ({', '.join(labels)})") from None
     return stats
@@ -136,9 +160,12 @@ def prf(stats: np.ndarray, labels: Sequence[str]) -> dict:
     return {"micro": micro, "macro": macro, "per_type": per_type}
 
 
-def score(gold: Sequence[Sentence], pred: Sequence[Iterable[Entity]], labels: Sequence[str] | None = None) -> dict:
-    """``prf`` of ``span_stats``: one call from paired gold sentences and predicted entity sets."""
+def score(
+    gold: Sequence[Sentence], pred: Sequence[Iterable[Entity]], labels: Sequence[str] | None = None,
+    match: str = "exact",
+) -> dict:
+    """``prf`` of ``span_stats``: one call from paired gold sentences and predicted entity lists."""
     pred = [tuple(p) for p in pred]
     if labels is None:
         labels = labels_of(gold, pred)
-    return prf(span_stats(gold, pred, labels), list(labels))
+    return prf(span_stats(gold, pred, labels, match), list(labels))

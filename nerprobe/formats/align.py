@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from nerprobe.data.model import Entity, Sentence, strip_span
-from nerprobe.formats.base import Parse, ParseStatus
+from nerprobe.formats.base import Parse, ParseStatus, unplaced_entity
 
 #: An aligned output must match at least this share of the sentence's characters and of its own (markup-free) text.
 MIN_COVERAGE = 0.75
@@ -39,7 +39,11 @@ _RANK = {ParseStatus.EXACT: 0, ParseStatus.ALIGNED: 1, ParseStatus.LENIENT: 2, P
 
 @dataclass
 class ParseBuilder:
-    """Collects entities, problems and the worst status met while parsing one output."""
+    """Collects entities, problems and the worst status met while parsing one output.
+
+    Every predicted entity ends up in ``entities``: located ones with their span, the others (invented label, text
+    not in the sentence, a duplicate) as ``unplaced_entity`` false positives of their label (``spurious``).
+    """
 
     sentence: Sentence
     labels: Sequence[str] | None = None
@@ -47,6 +51,7 @@ class ParseBuilder:
     entities: list[Entity] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     status: ParseStatus = ParseStatus.EXACT
+    n_unplaced: int = 0
 
     def problem(self, kind: str) -> None:
         self.problems.append(kind)
@@ -55,10 +60,17 @@ class ParseBuilder:
         if _RANK[status] > _RANK[self.status]:
             self.status = status
 
+    def spurious(self, label: str) -> None:
+        """Keep a predicted ``label`` that has no place in the sentence: a false positive, never a match."""
+        self.entities.append(unplaced_entity(self.n_unplaced, label))
+        self.n_unplaced += 1
+
     def label_ok(self, label: str) -> bool:
-        """False (and counts ``unknown_label``) for a label outside ``labels`` when labels are given."""
+        """False for a label outside ``labels`` (when labels are given) or an empty one: counted ``unknown_label``
+        and kept as a false positive of that label (its own row in the scores)."""
         if not label or (self.labels is not None and label not in self.labels):
             self.problem("unknown_label")
+            self.spurious(label)
             return False
         return True
 
@@ -68,11 +80,13 @@ class ParseBuilder:
             self.worsen(status)
         else:
             self.problem("empty_entity")
+            self.spurious(label)
 
     def credit_by_text(self, text: str, label: str) -> bool:
         """Lenient mode only: credit ``text`` at its first not yet credited occurrence; True when credited."""
         if not self.lenient:
             self.problem("not_located")
+            self.spurious(label)
             return False
         taken = {(e.start, e.end) for e in self.entities if e.label == label}
         for start, end in find_loose(text, self.sentence.text):
@@ -80,6 +94,7 @@ class ParseBuilder:
                 self.add(start, end, label, ParseStatus.LENIENT)
                 return True
         self.problem("not_in_sentence")
+        self.spurious(label)
         return False
 
     def clip(self, output: str | None) -> str | None:
@@ -90,9 +105,10 @@ class ParseBuilder:
             return None
         return output
 
-    def locate(self, text: str) -> tuple[list[tuple[int, int]], ParseStatus] | None:
+    def locate(self, text: str, label: str) -> tuple[list[tuple[int, int]], ParseStatus] | None:
         """The spans where ``text`` occurs in the sentence: its exact occurrences (status exact), else its case- and
-        space-insensitive ones (aligned); None, counted ``not_in_sentence``, when it does not occur at all."""
+        space-insensitive ones (aligned); None when it does not occur at all (counted ``not_in_sentence``, and the
+        prediction of ``label`` kept as a false positive)."""
         haystack = self.sentence.text
         spans = [(p, p + len(text)) for p in find_all(text, haystack)]
         if spans:
@@ -101,6 +117,7 @@ class ParseBuilder:
         if spans:
             return spans, ParseStatus.ALIGNED
         self.problem("not_in_sentence")
+        self.spurious(label)
         return None
 
     def fail(self, kind: str) -> Parse:
@@ -109,11 +126,23 @@ class ParseBuilder:
         return self.failed()
 
     def failed(self) -> Parse:
-        """A failed parse (nothing credited) with the problems met so far."""
-        return Parse((), ParseStatus.FAILED, tuple(self.problems))
+        """A failed parse (nothing credited; the unplaced predictions met so far stay) with the problems met."""
+        kept = tuple(e for e in self.entities if e.start < 0)
+        return Parse(kept, ParseStatus.FAILED, tuple(self.problems))
 
     def result(self) -> Parse:
-        return Parse(tuple(sorted(set(self.entities))), self.status, tuple(self.problems))
+        """The parse: located entities once each, a repeat of one (same span and label) counted
+        ``duplicate_entity`` and kept as a false positive, then the unplaced predictions."""
+        seen: set[Entity] = set()
+        for e in list(self.entities):
+            if e.start < 0:
+                continue
+            if e in seen:
+                self.problem("duplicate_entity")
+                self.spurious(e.label)
+            seen.add(e)
+        unplaced = [e for e in self.entities if e.start < 0]
+        return Parse(tuple(sorted(seen)) + tuple(unplaced), self.status, tuple(self.problems))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -404,8 +433,7 @@ def align_plain(b: ParseBuilder, plain: str, spans: Iterable[tuple[int, int, str
         for s, e, lab in spans:
             credited |= b.credit_by_text(plain[s:e], lab)
         if not credited and not b.lenient:
-            b.worsen(ParseStatus.FAILED)
-            b.entities.clear()
+            b.worsen(ParseStatus.FAILED)  # nothing credited; the entities it named stay as false positives
         return
     b.worsen(ParseStatus.ALIGNED)
     b.problem("sentence_rewritten")

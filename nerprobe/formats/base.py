@@ -33,6 +33,10 @@ class Parse:
 
     ``problems`` names each kind of error met (``"unbalanced_tag"``, ``"unknown_label"``, ``"truncated_json"``,
     ``"not_in_sentence"``, ...), once per occurrence, so that callers can count them.
+
+    Every entity the output predicts is in ``entities``: those located in the sentence with their span, and those
+    that have no place in it (an invented label, text that is not in the sentence, a duplicate beyond the first)
+    with negative offsets (``unplaced_entity``), so that scoring counts them as false positives of their label.
     """
 
     entities: tuple[Entity, ...]
@@ -40,10 +44,28 @@ class Parse:
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
+#: The label given to an unplaced prediction that came without a readable label.
+NO_LABEL = "(no label)"
+
+
+def unplaced_entity(k: int, label: str) -> Entity:
+    """The ``k``-th (from 0) prediction of a sentence that has no place in its text: an entity with negative
+    offsets ``(-1 - k, -1 - k)``, distinct per ``k``, which counts as a predicted ``label`` and never matches gold."""
+    return Entity(-1 - k, -1 - k, label or NO_LABEL)
+
+
+def is_placed(entity: Entity) -> bool:
+    """True when ``entity`` lies on the sentence text (False for ``unplaced_entity`` predictions)."""
+    return entity.start >= 0
+
+
 class OutputFormat(Protocol):
     """One of the five generative NER output formats."""
 
     name: str
+    position_free: bool
+    """True when outputs carry no positions (grouped JSON): they are scored as per-sentence multisets of
+    (text, label), not by span."""
 
     def render(self, sentence: Sentence, labels: Sequence[str] | None = None) -> str:
         """The training target for ``sentence``."""

@@ -25,6 +25,7 @@ class BracketedFormat:
     """``[text | LABEL]`` inline."""
 
     name = "bracketed"
+    position_free = False
 
     def render(self, sentence: Sentence, labels: Sequence[str] | None = None) -> str:
         """The sentence with every entity written as ``[text | LABEL]``."""

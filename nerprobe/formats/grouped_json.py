@@ -39,6 +39,7 @@ class GroupedJsonFormat:
     """``{"LABEL": [texts]}`` with every label of the set as a key (empty lists included)."""
 
     name = "json"
+    position_free = True  # a text names no occurrence: scored as a multiset of (text, label)
 
     def render(self, sentence: Sentence, labels: Sequence[str] | None = None) -> str:
         """The JSON object, keys in label order, texts in span order (module doc)."""
@@ -69,6 +70,8 @@ class GroupedJsonFormat:
                 texts = [texts]
             if not isinstance(texts, list):
                 b.problem("bad_value")
+                if b.label_ok(str(label)):
+                    b.spurious(str(label))  # one prediction of this label that names no text
                 continue
             if not texts or not b.label_ok(str(label)):
                 continue
@@ -82,14 +85,16 @@ class GroupedJsonFormat:
         for t in texts:
             if not isinstance(t, str) or not t.strip():
                 b.problem("bad_value")
+                b.spurious(label)
                 continue
-            found = b.locate(t)
+            found = b.locate(t, label)
             if found is None:
                 continue
             spans, status = found
             free = sorted((s for s in spans if s not in taken), key=span_order)
-            if not free:
+            if not free:  # listed more often than the sentence has it
                 b.problem("duplicate_entity")
+                b.spurious(label)
                 continue
             after = [s for s in free if span_order(s) > prev]
             if not after:

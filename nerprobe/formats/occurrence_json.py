@@ -13,7 +13,7 @@ from typing import Sequence
 from nerprobe.data.model import Sentence
 from nerprobe.formats import jsonish
 from nerprobe.formats.align import ParseBuilder, find_all
-from nerprobe.formats.base import Parse, ParseStatus
+from nerprobe.formats.base import NO_LABEL, Parse, ParseStatus
 from nerprobe.formats.grouped_json import span_order
 
 
@@ -55,6 +55,7 @@ class OccurrenceJsonFormat:
     """``[{"text", "label", "occurrence_index"}]``."""
 
     name = "occurrence_index"
+    position_free = False
 
     def render(self, sentence: Sentence, labels: Sequence[str] | None = None) -> str:
         """The JSON list, one object per entity, in span order."""
@@ -80,12 +81,17 @@ class OccurrenceJsonFormat:
             return b.failed()
         for o in objs:
             t, label = o.get("text"), o.get("label")
-            if not isinstance(t, str) or not t or not isinstance(label, str):
+            if not isinstance(label, str):
                 b.problem("bad_value")
+                b.spurious(NO_LABEL)
                 continue
             if not b.label_ok(label):
                 continue
-            found = b.locate(t)
+            if not isinstance(t, str) or not t:
+                b.problem("bad_value")
+                b.spurious(label)
+                continue
+            found = b.locate(t, label)
             if found is None:
                 continue
             spans, status = found

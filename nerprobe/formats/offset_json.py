@@ -12,7 +12,7 @@ from typing import Sequence
 
 from nerprobe.data.model import Sentence
 from nerprobe.formats.align import ParseBuilder
-from nerprobe.formats.base import Parse, ParseStatus
+from nerprobe.formats.base import NO_LABEL, Parse, ParseStatus
 from nerprobe.formats.grouped_json import span_order
 from nerprobe.formats.occurrence_json import as_int, read_object_list
 
@@ -21,6 +21,7 @@ class OffsetJsonFormat:
     """``[{"text", "label", "start", "end"}]``."""
 
     name = "offset_json"
+    position_free = False
 
     def render(self, sentence: Sentence, labels: Sequence[str] | None = None) -> str:
         """The JSON list, one object per entity, in span order."""
@@ -44,6 +45,7 @@ class OffsetJsonFormat:
             start, end = as_int(o.get("start")), as_int(o.get("end"))
             if not isinstance(label, str):
                 b.problem("bad_value")
+                b.spurious(NO_LABEL)
                 continue
             if not b.label_ok(label):
                 continue
@@ -53,7 +55,7 @@ class OffsetJsonFormat:
                     b.add(start, end, label)
                     continue
                 b.problem("offset_mismatch")
-                found = b.locate(t)
+                found = b.locate(t, label)
                 if found is None:
                     continue
                 spans = found[0]
@@ -65,4 +67,5 @@ class OffsetJsonFormat:
                 b.add(start, end, label, ParseStatus.ALIGNED)
             else:
                 b.problem("bad_value")
+                b.spurious(label)
         return b.result()

@@ -25,6 +25,7 @@ class XmlFormat:
     """``<LABEL>text</LABEL>`` inline."""
 
     name = "xml"
+    position_free = False
 
     def render(self, sentence: Sentence, labels: Sequence[str] | None = None) -> str:
         """The sentence with every entity written as ``<LABEL>text</LABEL>``."""
