@@ -310,3 +310,12 @@ def atomic_write_text(path, text: str) -> Path:
     with atomic_writer(path) as fh:
         fh.write(text)
     return Path(path)
+
+
+def check_run_dir(path, inputs: Iterable = (), *, marker: str = "manifest.json", what: str = "run folder") -> Path:
+    """:func:`check_output_dir`, and an existing non-empty folder must hold ``marker`` (a run nerprobe wrote, to
+    resume or replace): a folder of the user's own files is never written into."""
+    p = check_output_dir(path, inputs, what=what)
+    if p.is_dir() and not (p / marker).is_file() and any(p.iterdir()):
+        raise NerprobeError(f"{path}: not empty and not a nerprobe {what} (no {marker}); choose a new folder")
+    return p

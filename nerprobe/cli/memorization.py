@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import console, err_console, one_line_errors
+from nerprobe.cli.common import console, err_console, one_line_errors, warn
 
 
 def _pct(x: float) -> str:
@@ -84,9 +84,14 @@ def memorization(
     """Run the memorization probes with the model, its baseline and the lookup baseline; write the run directory."""
     from nerprobe.errors import OptionError
     from nerprobe.probes.run import MemorizationConfig, run_memorization
+    from nerprobe.safe_io import check_input_file, check_run_dir
 
     if limit is not None and limit < 1:
         raise OptionError("--limit", "must be at least 1")
+    for f in (train, test, pool):
+        if f is not None:
+            check_input_file(f)
+    check_run_dir(out, [train, test, pool])  # before any model loads or probe set is built
     names = tuple(p.strip() for item in probes for p in item.split(",") if p.strip())
     cfg = MemorizationConfig(
         model=model, adapter=adapter, baseline=baseline, train=train, test=test, pool=pool, format_name=format,
@@ -97,11 +102,11 @@ def memorization(
     )
     result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
     for problem in result["manifest"]["problems"]:
-        err_console.print(f"[yellow]warning:[/yellow] {problem}", highlight=False, soft_wrap=True)
+        warn(problem)
     console.print(summary_table(result))
     holm = [c for c in result["stats"]["comparisons"] if c.get("reject")]
     console.print(f"{len(result['stats']['comparisons'])} paired comparisons (Holm), {len(holm)} significant at 0.05; "
-                  f"run written to {out}", highlight=False)
+                  f"run written to {out}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,9 @@ def report(
 ) -> None:
     """Build figures (PDF/SVG/PNG), tables (Markdown/LaTeX) and index.html from run directories alone."""
     from nerprobe.reports.build import build_report
+    from nerprobe.safe_io import check_run_dir
 
+    check_run_dir(out, run_dirs, marker="index.html", what="report folder")  # never into a run or a folder of yours
     rep = build_report(run_dirs, out, title=title)
     kinds = ", ".join(f"{r.name} ({r.kind})" for r in rep.runs)
     console.print(f"runs: {kinds}", highlight=False, soft_wrap=True)

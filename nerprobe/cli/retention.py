@@ -14,7 +14,7 @@ def _wide_console():
     """The shared console on a terminal; piped or captured output gets 160 columns so that the table does not wrap."""
     from rich.console import Console
 
-    return console if console.is_terminal else Console(width=max(console.width, 160))
+    return console if console.is_terminal else Console(width=max(console.width, 160), markup=False)
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -96,6 +96,9 @@ def retention(
     from nerprobe.retention.harness import EvalSettings
     from nerprobe.retention.run import plan_retention, run_retention
 
+    from nerprobe.safe_io import check_run_dir
+
+    check_run_dir(out, [data_dir])  # before any model loads
     task_list = [t.strip() for t in (tasks or "").split(",") if t.strip()]
     settings = EvalSettings(
         num_fewshot=num_fewshot,

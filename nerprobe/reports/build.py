@@ -18,6 +18,7 @@ from nerprobe.reports.figures import Figure, Skipped, build_figures
 from nerprobe.reports.findings import findings as make_findings
 from nerprobe.reports.html import render_html, write_html
 from nerprobe.reports.runs import Run, load_runs
+from nerprobe.reports.shapes import check_run_shapes
 from nerprobe.reports.tables import Table, build_tables, write_tables
 
 
@@ -52,6 +53,7 @@ def _markdown(title: str, note: str, findings: list[str], figures: list[Figure],
 def build_report(run_dirs, out_dir: str | Path, *, title: str = "nerprobe report", note: str = "") -> Report:
     """Load ``run_dirs`` (``runs.load_runs``) and write figures, tables, ``report.md`` and ``index.html``."""
     runs = load_runs(run_dirs)
+    check_run_shapes(runs)  # one line naming the run, not a pandas traceback
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figures, skipped = build_figures(runs, out / "figures")

@@ -48,7 +48,9 @@ def _style():
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1,
                   rc={"svg.fonttype": "none", "pdf.fonttype": 42, "axes.titleweight": "bold",
                       "figure.dpi": 100, "savefig.bbox": "tight", "legend.frameon": False,
-                      "svg.hashsalt": "nerprobe", "path.simplify": True})
+                      "svg.hashsalt": "nerprobe", "path.simplify": True,
+                      # labels are user text (run, adapter, label names): "$x$" is plain text, not mathtext
+                      "text.parse_math": False})
     return plt, sns
 
 
