@@ -298,9 +298,14 @@ def bootstrap_ci(
     n_resamples: int = 10000,
     seed: int = 0,
     alpha: float = 0.05,
+    match: str | None = None,
 ) -> BootstrapCI:
-    """Percentile bootstrap CI (resampling sentences) of ``metric`` on per-sentence statistics (n, labels, 3)."""
-    name, fn, match = _resolve_metric(metric)
+    """Percentile bootstrap CI (resampling sentences) of ``metric`` on per-sentence statistics (n, labels, 3).
+
+    ``match`` names how the statistics were counted (``exact``, ``text``, ``llms4ner``) for the signature; None
+    takes the metric's default (``exact`` for span metrics)."""
+    name, fn, default_match = _resolve_metric(metric)
+    match = match or default_match
     stats = np.asarray(stats)
     (totals,) = resampled_totals(stats, n_resamples, seed)
     low, high = _percentile_ci(fn(totals), alpha)
