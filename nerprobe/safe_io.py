@@ -54,8 +54,20 @@ def check_input_file(path) -> Path:
         raise InputError(str(path), None, "is a directory, not a file")
     if not p.exists():
         raise InputError(str(path), None, "no such file")
+    if not p.is_file():
+        raise InputError(str(path), None, "not a regular file (a pipe or device cannot be read as a corpus)")
     if not os.access(p, os.R_OK):
         raise InputError(str(path), None, "cannot read: permission denied")
+    return p
+
+
+def check_input_dir(path) -> Path:
+    """``Path(path)`` when it names an existing folder; ``InputError`` naming it (missing, a file) otherwise."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(str(path), None, "no such folder")
+    if not p.is_dir():
+        raise InputError(str(path), None, "is a file, not a folder")
     return p
 
 

@@ -96,8 +96,10 @@ def retention(
     from nerprobe.retention.harness import EvalSettings
     from nerprobe.retention.run import plan_retention, run_retention
 
-    from nerprobe.safe_io import check_run_dir
+    from nerprobe.safe_io import check_input_dir, check_run_dir
 
+    if data_dir is not None:
+        check_input_dir(data_dir)
     check_run_dir(out, [data_dir])  # before any model loads
     task_list = [t.strip() for t in (tasks or "").split(",") if t.strip()]
     settings = EvalSettings(
