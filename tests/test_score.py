@@ -12,6 +12,7 @@ from nerprobe.analysis.pairing import find_input, map_entity, pair_predictions, 
 from nerprobe.analysis.score_files import score_files
 from nerprobe.cli import app
 from nerprobe.data.io import read_corpus
+from nerprobe.data.conll import write_conll
 from nerprobe.data.jsonl import write_jsonl
 from nerprobe.data.model import Entity, Sentence
 
@@ -75,14 +76,17 @@ def test_llms4ner_genia_gold_scores_100_against_nested_test(data_dir, genia_test
     assert paired.text_mismatches == 0 and paired.problems["unmapped_entity"] == 0
 
 
-def test_llms4ner_genia_json_misses_only_entities_whose_position_the_format_cannot_give(data_dir, genia_test):
-    """The category-grouped json lists texts without positions. Its gold file is ambiguous where an entity's text
-    occurs earlier in the sentence without that label: such entities are the only misses, so the score is below 100
-    for a reason that lies in the format, not in the pairing."""
+def test_llms4ner_genia_json_scores_100_as_multisets_and_only_ambiguous_texts_lose_by_position(data_dir, genia_test):
+    """The category-grouped json lists texts without positions, so it is scored as per-sentence multisets of
+    (text, label): its gold file scores 100. Guessing positions instead (exact spans at the parser's chosen
+    occurrence) misses entities only where their text occurs earlier in the sentence without that label."""
+    from nerprobe.analysis.spans import prf, span_stats
+
     paired = pair_predictions(genia_test.sentences, data_dir / "llms4ner" / "data" / "genia_json_test_alpaca.json")
     result = score_files_from(paired)
-    assert result["micro"]["n_gold"] == 5119 and result["micro"]["n_pred"] == 5119
-    assert result["micro"]["f1"] > 0.995
+    assert result["micro"]["f1"] == 1.0 and result["micro"]["n_gold"] == 5119 and result["micro"]["n_pred"] == 5119
+    labels = sorted({e.label for s in genia_test for e in s.entities})
+    by_position = prf(span_stats(paired.gold, paired.predicted, labels, "exact"), labels)["micro"]
     misses = 0
     for gold, pred in zip(paired.gold, paired.predicted):
         for e in set(gold.entities) - set(pred):
@@ -91,7 +95,7 @@ def test_llms4ner_genia_json_misses_only_entities_whose_position_the_format_cann
             earlier = [m.start() for m in re.finditer(re.escape(text), gold.text) if m.start() < e.start]
             labelled = {x.start for x in gold.entities if x.label == e.label and gold.surface(x) == text}
             assert any(s not in labelled for s in earlier), f"{gold.id}: {text!r} is not ambiguous"
-    assert misses == result["micro"]["n_gold"] - result["micro"]["tp"] > 0
+    assert misses == by_position["n_gold"] - by_position["tp"] > 0
 
 
 def test_cli_prints_table_ci_and_parse_counts(data_dir):
@@ -130,12 +134,21 @@ def test_cli_json_on_perturbed_jsonl_predictions(tmp_path, conll_test, data_dir)
     assert out["pairing"]["kind"] == "jsonl" and out["pairing"]["text_mismatches"] == 0
 
 
-def test_count_mismatch_is_one_line_error(tmp_path, conll_test, data_dir):
-    path = tmp_path / "short.jsonl"
-    write_jsonl(conll_test.sentences[:10], path)
-    res = runner.invoke(app, ["score", "--gold", str(data_dir / "conll2003" / "test.txt"), "--pred", str(path)])
+def test_a_prefix_is_scored_with_a_note_and_more_predictions_than_gold_is_an_error(tmp_path, conll_test, data_dir):
+    gold = str(data_dir / "conll2003" / "test.txt")
+    path = tmp_path / "short.conll"
+    write_conll(conll_test.sentences[:10], path)  # no ids that name gold sentences: paired by order
+    res = runner.invoke(app, ["score", "--gold", gold, "--pred", str(path), "--json", "--resamples", "100"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    n_gold = sum(len(s.entities) for s in conll_test.sentences[:10])
+    assert out["scores"]["micro"]["f1"] == 1.0 and out["scores"]["micro"]["n_gold"] == n_gold
+    assert out["pairing"]["n_sentences"] == 10 and out["pairing"]["n_gold_sentences"] == 3453
+    assert "scored the first 10 of 3453 gold sentences" in res.stderr
+    write_conll(list(conll_test.sentences) + list(conll_test.sentences[:1]), path)
+    res = runner.invoke(app, ["score", "--gold", gold, "--pred", str(path)])
     assert res.exit_code == 2
-    assert "10 predictions for 3453 gold sentences" in res.output and "Traceback" not in res.output
+    assert "3454 predictions for 3453 gold sentences" in res.output and "Traceback" not in res.output
 
 
 def test_bad_json_and_unknown_format_are_one_line_errors(tmp_path, data_dir):
@@ -156,7 +169,7 @@ def test_entities_outside_the_gold_text_are_not_credited(tmp_path):
     # the model was given (and tagged) a different last word: Bob's tag cannot map onto gold text
     pred = tmp_path / "pred_xml.json"
     pred.write_text(json.dumps([{"instruction": "i", "input": "ann met Rob", "output": "<PER>ann</PER> met <PER>Rob</PER>"}]))
-    out = score_files(gold_path, pred, n_resamples=50)
+    out = score_files(gold_path, pred, n_resamples=50, allow_mismatch=True)
     # ... and still counts as a prediction (a false positive), so precision is not inflated
     assert out["scores"]["micro"]["tp"] == 1 and out["scores"]["micro"]["n_pred"] == 2
     assert out["pairing"]["text_mismatches"] == 1 and out["pairing"]["problems"]["unmapped_entity"] == 1

@@ -1,6 +1,7 @@
 """Pair a predictions file with its gold corpus, sentence by sentence, and put every predicted entity on gold text.
 
-Predictions pair with gold sentences by order. A prediction's entities are located in the text the model was given
+Predictions pair with gold sentences by id when they carry gold ids, else by order, and each pair's input text is
+checked against its gold sentence (``pair_predictions``). A prediction's entities are located in the text the model was given
 (the ``input`` of an alpaca record, or the input found inside a ``generated_predictions.jsonl`` prompt), which may be
 a detokenized or re-cased version of the gold sentence (the LLMs4NER files re-case CoNLL headlines and detokenize
 ``( TRs )`` to ``(TRs)``). Each entity is carried onto the gold text through a character alignment that ignores
@@ -87,6 +88,20 @@ def map_entity(entity: Entity, source: str, target: str, offsets: dict[int, int]
     return Entity(a, z, entity.label)
 
 
+def gold_on_input(gold: Sentence, text: str | None) -> Sentence:
+    """``gold``'s entities carried onto ``text`` (the input the model was given, which may be re-cased or
+    detokenized): a sentence on ``text``; ``gold`` itself when ``text`` is None or an entity has no exact place."""
+    if text is None or text == gold.text:
+        return gold
+    offsets = text_offset_map(gold.text, text)
+    if offsets is None:
+        return gold
+    moved = [map_entity(e, gold.text, text, offsets) for e in gold.entities]
+    if any(m is None for m in moved):
+        return gold
+    return Sentence(gold.id, text, entities=tuple(moved))
+
+
 def find_input(gold_text: str, prompt: str) -> str | None:
     """The part of ``prompt`` that is the gold sentence (equal up to case and whitespace), or None.
 
@@ -104,14 +119,29 @@ def find_input(gold_text: str, prompt: str) -> str | None:
 
 
 # -- the paired result --------------------------------------------------------------------------------------------
+#: Pairs whose input text differs from their gold sentence may be at most this share before pairing stops.
+MAX_MISMATCH_SHARE = 0.01
+
+
+class PairingMismatch(InputError):
+    """Too many predictions do not match their gold sentence by text (wrong order, wrong file): ``str()`` says how
+    many and shows the first."""
+
+
 @dataclass
 class PairedPredictions:
     """Gold sentences and the predicted entities on their text, with what parsing and pairing met.
 
-    ``statuses`` counts parse statuses (exact/aligned/lenient/failed) of parsed outputs (empty for corpus files);
-    ``problems`` counts parse problem kinds plus ``unmapped_entity`` (an entity with no exact place in the gold
-    text: it stays in ``predicted`` with negative offsets, a false positive that never matches); ``text_checked``/``text_mismatches`` count records whose input text was compared
-    with the gold sentence and those that differ beyond case and whitespace (or could not be found in the prompt).
+    ``gold`` are the gold sentences that have a prediction (all of them, or a prefix / the ones named by id when the
+    file covers fewer); ``n_gold_total`` counts the gold file's sentences and ``paired_by`` says ``id`` or
+    ``order``. ``statuses`` counts parse statuses (exact/aligned/lenient/failed) of parsed outputs (empty for corpus
+    files); ``problems`` counts parse problem kinds plus ``unmapped_entity`` (an entity with no exact place in the
+    gold text: it stays in ``predicted`` with negative offsets, a false positive that never matches);
+    ``text_checked``/``text_mismatches`` count records whose input text was compared with the gold sentence and
+    those that differ beyond case and whitespace (or could not be found in the prompt). ``outputs`` and
+    ``references`` hold, for parsed files, each model output and the reference output it is compared with under
+    ``--match llms4ner`` (the record's own ``label``, else the gold file's output, else None: rendered from gold),
+    and ``inputs`` the text each output was made for (None where it could not be found).
     """
 
     gold: list[Sentence]
@@ -123,6 +153,12 @@ class PairedPredictions:
     text_checked: int = 0
     text_mismatches: int = 0
     label_map: dict[str, str] = field(default_factory=dict)
+    n_gold_total: int = 0
+    paired_by: str = "order"
+    notes: list[str] = field(default_factory=list)
+    outputs: list[str] | None = None
+    references: list[str | None] | None = None
+    inputs: list[str | None] | None = None
 
     def summary(self) -> dict:
         """The pairing facts as a JSON-ready dict."""
@@ -130,12 +166,25 @@ class PairedPredictions:
             "kind": self.kind,
             "format": self.format_name,
             "n_sentences": len(self.gold),
+            "n_gold_sentences": self.n_gold_total,
+            "paired_by": self.paired_by,
             "parse_status": {s: self.statuses.get(s, 0) for s in ("exact", "aligned", "lenient", "failed")},
             "problems": dict(sorted(self.problems.items())),
+            "predicted_entities": self.entity_kinds(),
             "text_checked": self.text_checked,
             "text_mismatches": self.text_mismatches,
             "label_map": self.label_map,
+            "notes": list(self.notes),
         }
+
+    def entity_kinds(self) -> dict[str, int]:
+        """How many predicted entities were located, and of those that were not, how many of each kind."""
+        located = sum(1 for ents in self.predicted for e in ents if e.start >= 0)
+        kinds = {"located": located}
+        for kind in ("unknown_label", "not_in_sentence", "not_located", "duplicate_entity", "unmapped_entity"):
+            kinds[kind] = self.problems.get(kind, 0)
+        kinds["unplaced (false positives)"] = sum(1 for ents in self.predicted for e in ents if e.start < 0)
+        return kinds
 
 
 # -- reading prediction files -------------------------------------------------------------------------------------
@@ -150,7 +199,7 @@ def detect_kind(path: Path) -> str:
         first = head.split(b"\n", 1)[0]
         try:
             record = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             record = {}
         if isinstance(record, dict) and ("predict" in record or "prompt" in record):
             return "generated_predictions"
@@ -170,34 +219,32 @@ def infer_format(path: Path, outputs: Sequence[str]) -> str:
     return found
 
 
-def _check_count(path: Path, n_pred: int, n_gold: int) -> None:
-    if n_pred != n_gold:
-        raise InputError(
-            str(path), None, f"{n_pred} predictions for {n_gold} gold sentences (predictions pair with gold by order)"
-        )
-
-
 def _symbol_map(gold_labels: set[str], pred_labels: set[str]) -> dict[str, str]:
-    """symbol → label when the predictions use the symbolized names (A, B, ...) of the gold's known label set."""
+    """symbol → label when the predictions use the symbolized names (A, B, ...) of the gold's known label set
+    (and none of the gold's own names)."""
     from nerprobe.formats.labels import label_set_for
 
-    if not pred_labels or pred_labels <= gold_labels:
+    if not pred_labels or pred_labels & gold_labels:
         return {}
     known = label_set_for(gold_labels)
     if set(known.names) != gold_labels:
         return {}
     _, mapping = known.symbolized(False)
     inverse = {sym: lab for lab, sym in mapping.items()}
-    return inverse if pred_labels <= set(inverse) else {}
+    return inverse if pred_labels & set(inverse) else {}
 
 
 def _place(result: PairedPredictions, gold: Sentence, source_text: str, entities) -> tuple[Entity, ...]:
-    """Entities found on ``source_text`` carried onto the gold sentence text (unmapped ones counted)."""
+    """Entities found on ``source_text`` carried onto the gold sentence text (unmapped ones counted; unplaced
+    predictions stay unplaced)."""
     if source_text == gold.text:
         return tuple(entities)
     offsets = text_offset_map(source_text, gold.text)
     placed = []
     for k, ent in enumerate(entities):
+        if ent.start < 0:
+            placed.append(Entity(-1 - k, -1 - k, ent.label))
+            continue
         moved = map_entity(ent, source_text, gold.text, offsets) if offsets is not None else None
         if moved is None:
             # Still a prediction: kept off the text (negative offsets, distinct per entity) so that it counts as a
@@ -217,10 +264,6 @@ def _parse_outputs(
     fmt = get_format(result.format_name)
     parsed = []
     for gold, text, output in zip(result.gold, inputs, outputs):
-        if text is not None:
-            result.text_checked += 1
-            if squash(text)[0] != squash(gold.text)[0]:
-                result.text_mismatches += 1
         source = Sentence(gold.id, text) if text is not None else gold
         parse = fmt.parse(output or "", source, None, lenient)
         result.statuses[parse.status.value] += 1
@@ -230,20 +273,78 @@ def _parse_outputs(
     result.label_map = _symbol_map(gold_labels, {e.label for _, ents in parsed for e in ents})
     for gold, (text, ents) in zip(result.gold, parsed):
         if result.label_map:
-            ents = [Entity(e.start, e.end, result.label_map[e.label]) for e in ents]
+            ents = [Entity(e.start, e.end, result.label_map.get(e.label, e.label)) for e in ents]
         result.predicted.append(_place(result, gold, text, ents))
 
 
 def _read_json_array(path: Path) -> list:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(str(path), None, f"cannot read: {err}") from None
-    except json.JSONDecodeError as err:
-        raise InputError(str(path), err.lineno, f"not valid JSON: {err.msg}") from None
+    from nerprobe.data.io import read_json
+
+    data = read_json(path)
     if not isinstance(data, list):
         raise InputError(str(path), 1, "expected a JSON array of alpaca records")
     return data
+
+
+@dataclass
+class _Record:
+    """One prediction as read: its id (if it carries one), the text the model was given (if known), the output."""
+
+    id: str | None
+    input: str | None
+    output: str
+    reference: str | None = None
+    where: str = ""
+
+
+def _read_records(path: Path, kind: str, gold: Sequence[Sentence], lenient: bool) -> tuple[list[_Record], list]:
+    """The prediction records of ``path`` (and, for corpus files, the predicted sentences in the same order)."""
+    if kind == "alpaca":
+        records = []
+        for i, r in enumerate(_read_json_array(path)):
+            if not isinstance(r, dict) or not isinstance(r.get("input"), str) or not isinstance(r.get("output"), str):
+                raise InputError(str(path), None, f"record {i}: expected string fields 'input' and 'output'")
+            rid = r.get("id")
+            records.append(_Record(None if rid is None else str(rid), r["input"], r["output"], None, f"record {i}"))
+        return records, []
+    if kind == "generated_predictions":
+        from nerprobe.formats.predictions import read_predictions
+
+        return [_Record(r.id, r.prompt, r.predict, r.label, f"record {i}")
+                for i, r in enumerate(read_predictions(path))], []
+    from nerprobe.data.io import read_corpus
+
+    corpus = list(read_corpus(path, lenient=lenient, format_name=kind))
+    return [_Record(p.id, p.text, "", None, f"sentence {i} ({p.id})") for i, p in enumerate(corpus)], corpus
+
+
+def _order(path: Path, records: list[_Record], gold: Sequence[Sentence]) -> tuple[list[int], str]:
+    """``(gold index of each record, "id" or "order")``: by id when every record's id is a gold id, else by order
+    (when no record's id is one). Raises InputError for a mix, repeated ids, or more records than gold sentences."""
+    if any(r.id is not None for r in records):
+        index = {s.id: i for i, s in enumerate(gold)}
+        known = [r.id in index for r in records]
+        if all(known):
+            seen: dict[str, str] = {}
+            for r in records:
+                if r.id in seen:
+                    raise InputError(str(path), None, f"{r.where}: id {r.id!r} repeats {seen[r.id]}")
+                seen[r.id] = r.where
+            return [index[r.id] for r in records], "id"
+        if any(known):
+            first = next(r for r, k in zip(records, known) if not k)
+            raise InputError(str(path), None, f"{known.count(False)} of {len(records)} prediction ids are not ids "
+                             f"of the gold sentences (first: {first.where}, id {first.id!r})")
+    if len(records) > len(gold):
+        raise InputError(str(path), None, f"{len(records)} predictions for {len(gold)} gold sentences "
+                         "(predictions without ids pair with gold by order)")
+    return list(range(len(records))), "order"
+
+
+def _quote(text: str | None, limit: int = 80) -> str:
+    if text is None:
+        return "(not found in the prompt)"
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def pair_predictions(
@@ -253,52 +354,63 @@ def pair_predictions(
     format_name: str | None = None,
     kind: str | None = None,
     lenient: bool = False,
+    allow_mismatch: bool = False,
+    max_mismatch_share: float = MAX_MISMATCH_SHARE,
 ) -> PairedPredictions:
-    """Read ``pred_path`` and pair it with ``gold`` by order; every predicted entity ends up on gold text.
+    """Read ``pred_path`` and pair it with ``gold``; every predicted entity ends up on gold text.
 
-    ``kind`` (one of ``KINDS``) and ``format_name`` (an output format) are detected when None. Raises
-    ``InputError`` when the file is unreadable or holds a different number of records than ``gold`` has sentences.
+    Records pair with gold sentences by id when they carry ids that are gold ids (nerprobe JSONL, alpaca records
+    with an ``id``), otherwise by order; a file that covers fewer sentences (a prefix, or some ids) is scored on
+    those, with a note. Each pair's input text is checked against its gold sentence (ignoring case and white space);
+    when more than ``max_mismatch_share`` of the pairs differ, ``PairingMismatch`` says how many and shows the first,
+    unless ``allow_mismatch``. ``kind`` (one of ``KINDS``) and ``format_name`` are detected when None. Raises
+    ``InputError`` for unreadable files, unknown or repeated ids, and more records than gold sentences.
     """
     path = Path(pred_path)
+    if path.is_dir():
+        raise InputError(str(path), None, "is a directory, not a predictions file")
     if not path.is_file():
         raise InputError(str(path), None, "no such file")
     kind = kind or detect_kind(path)
     if kind not in KINDS:
         raise OptionError("--kind", f"unknown predictions kind {kind!r}; use one of {', '.join(KINDS)}")
     gold = list(gold)
-    result = PairedPredictions(gold=gold, predicted=[], kind=kind)
-    if kind == "alpaca":
-        records = _read_json_array(path)
-        _check_count(path, len(records), len(gold))
-        for i, r in enumerate(records):
-            if not isinstance(r, dict) or not isinstance(r.get("input"), str) or not isinstance(r.get("output"), str):
-                raise InputError(str(path), None, f"record {i}: expected string fields 'input' and 'output'")
-        outputs = [r["output"] for r in records]
-        result.format_name = format_name or infer_format(path, outputs)
-        _parse_outputs(result, [r["input"] for r in records], outputs, lenient)
-    elif kind == "generated_predictions":
-        from nerprobe.formats.predictions import read_predictions
+    records, corpus = _read_records(path, kind, gold, lenient)
+    # generated_predictions from LLaMA-Factory carry no id; nerprobe's carry the gold sentence id.
+    order, paired_by = _order(path, records, gold)
+    result = PairedPredictions(gold=[gold[i] for i in order], predicted=[], kind=kind, n_gold_total=len(gold),
+                               paired_by=paired_by)
+    if len(records) < len(gold):
+        what = "the first" if result.paired_by == "order" else "the"
+        result.notes.append(f"scored {what} {len(records)} of {len(gold)} gold sentences that have a prediction")
 
-        records = read_predictions(path)
-        _check_count(path, len(records), len(gold))
-        outputs = [r.predict for r in records]
-        result.format_name = format_name or infer_format(path, [r.label or r.predict for r in records])
-        inputs = []
-        for g, r in zip(gold, records):
-            found = find_input(g.text, r.prompt or "")
-            if found is None:
-                result.text_checked += 1
-                result.text_mismatches += 1
-            inputs.append(found)
+    inputs: list[str | None] = []
+    for g, r in zip(result.gold, records):
+        text = r.input
+        if kind == "generated_predictions":
+            text = find_input(g.text, r.input or "")
+        inputs.append(text)
+    mismatched = [(r, g, t) for r, g, t in zip(records, result.gold, inputs)
+                  if t is None or squash(t)[0] != squash(g.text)[0]]
+    result.text_checked, result.text_mismatches = len(records), len(mismatched)
+    if mismatched and len(mismatched) > max_mismatch_share * len(records) and not allow_mismatch:
+        r, g, t = mismatched[0]
+        raise PairingMismatch(str(path), None, f"{len(mismatched)} of {len(records)} predictions were made for "
+                              f"another text than their gold sentence (paired by {result.paired_by}; first: "
+                              f"{r.where} {_quote(t if kind != 'generated_predictions' else (t or r.input))} vs "
+                              f"gold {g.id} {_quote(g.text)})", field="allow_mismatch")
+
+    if kind in ("alpaca", "generated_predictions"):
+        outputs = [r.output for r in records]
+        result.format_name = format_name or infer_format(path, [r.reference or r.output for r in records])
+        result.outputs = outputs
+        result.inputs = inputs
+        result.references = [r.reference if r.reference is not None else g.meta.get("output")
+                             if g.meta.get("format") == result.format_name else None
+                             for r, g in zip(records, result.gold)]
         _parse_outputs(result, inputs, outputs, lenient)
     else:
-        from nerprobe.data.io import read_corpus
-
-        corpus = read_corpus(path, lenient=lenient, format_name=kind)
-        _check_count(path, len(corpus), len(gold))
-        for g, p in zip(gold, corpus):
-            result.text_checked += 1
-            if squash(p.text)[0] != squash(g.text)[0]:
-                result.text_mismatches += 1
+        for g, i in zip(result.gold, range(len(records))):
+            p = corpus[i]
             result.predicted.append(_place(result, g, p.text, p.entities))
     return result

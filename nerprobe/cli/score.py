@@ -1,4 +1,4 @@
-"""``probe score``: exact span scores of predictions against gold."""
+"""``probe score``: span scores of predictions against gold."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import console, one_line_errors, warn
 
 
 def _scores_table(result: dict) -> Table:
     ci = result["micro_f1_ci"]
-    title = f"{result['pred']} vs {result['gold']}"
+    title = f"{result['pred']} vs {result['gold']} (match: {result['match']})"
     t = Table(title=title, title_justify="left")
     for col in ("type", "P", "R", "F1", "tp", "pred", "gold"):
         t.add_column(col, justify="left" if col == "type" else "right")
@@ -26,10 +26,10 @@ def _scores_table(result: dict) -> Table:
     f1 = f"{100 * m['f1']:.2f}"
     if ci is not None:
         f1 += f" [{100 * ci['low']:.2f}, {100 * ci['high']:.2f}]"
-    t.add_row("[bold]micro[/bold]", f"{100 * m['precision']:.2f}", f"{100 * m['recall']:.2f}", f1,
-              str(m["tp"]), str(m["n_pred"]), str(m["n_gold"]), end_section=False)
+    t.add_row("micro", f"{100 * m['precision']:.2f}", f"{100 * m['recall']:.2f}", f1,
+              str(m["tp"]), str(m["n_pred"]), str(m["n_gold"]), style="bold")
     a = s["macro"]
-    t.add_row("[bold]macro[/bold]", *(f"{100 * a[k]:.2f}" for k in ("precision", "recall", "f1")), "", "", "")
+    t.add_row("macro", *(f"{100 * a[k]:.2f}" for k in ("precision", "recall", "f1")), "", "", "", style="bold")
     return t
 
 
@@ -37,9 +37,13 @@ def _pairing_table(p: dict) -> Table:
     t = Table(title=f"parsing ({p['kind']}{', ' + p['format'] if p['format'] else ''})", title_justify="left")
     t.add_column("")
     t.add_column("count", justify="right")
+    t.add_row(f"sentences scored (paired by {p['paired_by']})", f"{p['n_sentences']} of {p['n_gold_sentences']}")
     if p["kind"] in ("alpaca", "generated_predictions"):
         for status, n in p["parse_status"].items():
             t.add_row(status, str(n))
+    for kind, n in p["predicted_entities"].items():
+        if n or kind == "located":
+            t.add_row(f"predicted entities: {kind}", str(n))
     for kind, n in p["problems"].items():
         t.add_row(f"  problem: {kind}", str(n))
     t.add_row("input text checked", str(p["text_checked"]))
@@ -49,27 +53,38 @@ def _pairing_table(p: dict) -> Table:
     return t
 
 
-@one_line_errors
+@one_line_errors(hints={"allow_mismatch": "check that the files belong together, or pass --allow-mismatch"})
 def score(
     gold: Path = typer.Option(..., "--gold", help="Gold corpus: CoNLL, nerprobe/nested JSONL, GENIA XML or alpaca."),
     pred: Path = typer.Option(..., "--pred", help="Predictions: alpaca JSON, generated_predictions.jsonl, "
-                              "nerprobe JSONL or CoNLL; paired with gold sentences by order."),
+                              "nerprobe JSONL or CoNLL; paired with gold sentences by id when they carry gold ids, "
+                              "else by order."),
     format_name: Optional[str] = typer.Option(None, "--format", help="Output format of the predictions "
                                               "(bracketed, xml, json, occurrence_index, offset_json); "
                                               "default: from the file name or the outputs."),
+    match: str = typer.Option("strict", "--match", help="strict: every predicted entity against the gold sentence, "
+                              "exact spans (grouped json: multisets of text and label); llms4ner: the LLMs4NER "
+                              "study's own count of output against reference output, to compare with the paper."),
     lenient: bool = typer.Option(False, "--lenient", help="Credit entities that cannot be located by their text "
                                  "(position-free, counted as 'lenient')."),
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Score even when more than 1% of the "
+                                        "predictions were made for another text than their gold sentence."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     resamples: int = typer.Option(10000, "--resamples", help="Bootstrap resamples for the micro-F1 CI."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
 ) -> None:
-    """Exact-match span P/R/F1 per type, micro (with a bootstrap 95% CI) and macro, and parse-status counts."""
-    from nerprobe.analysis.score_files import score_files
+    """Span P/R/F1 per type, micro (with a bootstrap 95% CI) and macro, and what parsing met."""
+    from nerprobe.analysis.score_files import MATCH_MODES, score_files
     from nerprobe.errors import OptionError
 
     if resamples < 1:
         raise OptionError("--resamples", "must be at least 1")
-    result = score_files(gold, pred, format_name=format_name, lenient=lenient, n_resamples=resamples, seed=seed)
+    if match not in MATCH_MODES:
+        raise OptionError("--match", f"unknown mode {match!r}; use one of {', '.join(MATCH_MODES)}")
+    result = score_files(gold, pred, format_name=format_name, lenient=lenient, match=match,
+                         allow_mismatch=allow_mismatch, n_resamples=resamples, seed=seed)
+    for note in result["pairing"]["notes"]:
+        warn(note)
     if as_json:
         typer.echo(json.dumps(result, indent=1))
         return

@@ -107,7 +107,8 @@ def read_alpaca(path, format_name: str | None = None, *, lenient: bool = False) 
             bad(i, f"{name} output not readable against its input ({', '.join(trouble) or parsed.status.value})")
             continue
         sentences.append(
-            Sentence(base.id, text, base.tokens, tuple(e for e in parsed.entities if e.start >= 0), meta={"format": name, "parse": parsed.status.value})
+            Sentence(base.id, text, base.tokens, tuple(e for e in parsed.entities if e.start >= 0),
+                     meta={"format": name, "parse": parsed.status.value, "output": rec["output"]})
         )
     return Corpus(sentences, source=str(path), skipped=skipped)
 
