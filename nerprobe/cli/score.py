@@ -14,7 +14,7 @@ from nerprobe.cli.common import console, one_line_errors, warn
 
 def _scores_table(result: dict) -> Table:
     ci = result["micro_f1_ci"]
-    title = f"{result['pred']} vs {result['gold']} (match: {result['match']})"
+    title = f"{result['pred']} vs {result['gold']}"
     t = Table(title=title, title_justify="left")
     for col in ("type", "P", "R", "F1", "tp", "pred", "gold"):
         t.add_column(col, justify="left" if col == "type" else "right")
@@ -45,7 +45,8 @@ def _pairing_table(p: dict) -> Table:
         if n or kind == "located":
             t.add_row(f"predicted entities: {kind}", str(n))
     for kind, n in p["problems"].items():
-        t.add_row(f"  problem: {kind}", str(n))
+        if kind not in p["predicted_entities"]:
+            t.add_row(f"  problem: {kind}", str(n))
     t.add_row("input text checked", str(p["text_checked"]))
     t.add_row("input text ≠ gold sentence", str(p["text_mismatches"]))
     if p["label_map"]:
