@@ -109,7 +109,7 @@ MANIFEST = "manifest.json"
 
 def run_files(run_dir: Path, parts: Iterable[str]) -> list[str]:
     """The files under ``parts`` (top-level files or folders of ``run_dir``), as sorted POSIX paths relative to it;
-    temporary files (``.*.tmp``) are not part of a run."""
+    temporary files (``*.tmp``) are not part of a run."""
     run_dir = Path(run_dir)
     out: list[str] = []
     for part in parts:
@@ -118,7 +118,7 @@ def run_files(run_dir: Path, parts: Iterable[str]) -> list[str]:
             out.append(part)
         elif p.is_dir():
             out += [f.relative_to(run_dir).as_posix() for f in p.rglob("*")
-                    if f.is_file() and not (f.name.startswith(".") and f.name.endswith(".tmp"))]
+                    if f.is_file() and f.suffix != ".tmp"]
     return sorted(out)
 
 

@@ -17,16 +17,13 @@ runs the lookup baseline alone, without any neural model.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from nerprobe.errors import NerprobeError, OptionError
+from nerprobe.errors import InputError, NerprobeError, OptionError
 
 PROBE_NAMES = ("coverage", "unseen-entities", "swapped-labels", "type-swaps", "pair-lookup")
 """Probe groups of ``--probes``; ``swapped-labels`` is the three label renamings plus ``type-swaps``."""
@@ -90,21 +87,6 @@ def expand_probes(probes) -> list[str]:
     return out
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest()
-
-
-def _sentences_hash(sentences) -> str:
-    h = hashlib.sha256()
-    for s in sentences:
-        h.update(json.dumps([s.id, s.text, [[e.start, e.end, e.label] for e in s.entities]]).encode())
-    return "sha256:" + h.hexdigest()
-
-
 def limited(test: list, limit: int | None, seed: int) -> list:
     """``--limit``: a seeded random subset of ``limit`` test sentences, in corpus order (all of them without a limit).
 
@@ -120,12 +102,14 @@ def limited(test: list, limit: int | None, seed: int) -> list:
 
 def load_corpora(cfg: MemorizationConfig, problems: list[str]) -> Corpora:
     """Read ``--train``/``--test`` (and ``--pool``), or make the demo corpus when neither is given."""
+    from nerprobe.provenance import file_sha256, sentences_sha256
+
     if cfg.train is None and cfg.test is None:
         from nerprobe.data.demo import make_demo_corpus
 
         d = make_demo_corpus(seed=0)
         train, test = list(d.train), list(d.test)
-        return Corpora(train, test, None, True, {"train": _sentences_hash(train), "test": _sentences_hash(test),
+        return Corpora(train, test, None, True, {"train": sentences_sha256(train), "test": sentences_sha256(test),
                                                  "source": "demo:flat:seed=0"})
     if cfg.train is None or cfg.test is None:
         raise OptionError("--train" if cfg.train is None else "--test", "give both --train and --test (or neither, "
@@ -144,8 +128,10 @@ def load_corpora(cfg: MemorizationConfig, problems: list[str]) -> Corpora:
         if not corpus.sentences:
             raise OptionError(opt, f"{path} has no sentences")
         read[opt] = corpus.sentences
-    hashes = {k.strip("-"): _file_sha256(Path(p)) for k, p in (("--train", cfg.train), ("--test", cfg.test),
-                                                               ("--pool", cfg.pool)) if p is not None}
+    # the corpus as read (the digest every nerprobe manifest records, e.g. an adapter's training data) and its file
+    hashes = {k.strip("-"): sentences_sha256(v) for k, v in read.items()}
+    hashes["files"] = {k.strip("-"): file_sha256(p) for k, p in (("--train", cfg.train), ("--test", cfg.test),
+                                                                ("--pool", cfg.pool)) if p is not None}
     return Corpora(read["--train"], read["--test"], read.get("--pool"), False, hashes)
 
 
@@ -336,23 +322,55 @@ def score_run(sets: dict, predictions: dict, labelset, index, cfg: MemorizationC
     return scores, stats
 
 
-def _versions() -> dict:
-    import importlib.metadata as md
+RUN_PARTS = ("probes", "generations", "scores.json", "stats.json")
+"""What a memorization run writes besides its manifest (``provenance.finish_run`` records their hashes)."""
 
-    out = {"python": platform.python_version()}
-    for pkg in ("nerprobe", "numpy", "scipy", "statsmodels", "torch", "transformers", "peft"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return out
+
+def _manifest_kind(run_dir: Path) -> str | None:
+    """The ``kind`` of the manifest in ``run_dir`` (None without a readable one)."""
+    try:
+        return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+
+
+def start_run_dir(run_dir: Path, manifest: dict) -> Path:
+    """Make ``run_dir`` hold this run alone, marked unfinished, before any of its files is written; returns it.
+
+    A directory that already holds a memorization run (finished, interrupted, other seed or options) loses that run's
+    files first: its manifest is rewritten with ``run.state = "running"``, then its probe sets, generations, scores
+    and statistics are removed. A rerun loses nothing by this: generations come back from the generation cache, and
+    probe sets are rebuilt from the seed. So a killed run never leaves a directory that mixes two runs and reads as
+    finished (``probe report`` refuses it, see ``provenance.check_run``).
+    """
+    import shutil
+
+    from nerprobe.provenance import begin_run
+
+    ours = [part for part in RUN_PARTS if (run_dir / part).exists()]
+    if ours and _manifest_kind(run_dir) != "memorization":
+        raise InputError(str(run_dir), None, f"holds {ours[0]} but no memorization manifest: not a run directory "
+                         "nerprobe wrote, so it is left alone (choose another output directory)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    begin_run(run_dir, manifest, RUN_PARTS)
+    for part in RUN_PARTS:
+        path = run_dir / part
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.is_file():
+            path.unlink()
+    return run_dir
 
 
 def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print) -> dict:
-    """Run every step and write the run directory ``cfg.out``; returns ``{"scores", "stats", "manifest"}``."""
+    """Run every step and write the run directory ``cfg.out``; returns ``{"scores", "stats", "manifest"}``.
+
+    The manifest is written first (``run.state = "running"``) and last (``"complete"``, with the hashes of every
+    file of the run), see ``start_run_dir``."""
     from nerprobe.formats import FORMAT_NAMES
     from nerprobe.formats.labels import LABEL_SETS, label_set_for
     from nerprobe.probes.coverage import MentionIndex, get_normalizer
+    from nerprobe.provenance import finish_run, write_json
 
     if cfg.format_name not in FORMAT_NAMES:
         raise OptionError("--format", f"unknown format {cfg.format_name!r} (one of {', '.join(FORMAT_NAMES)})")
@@ -382,8 +400,25 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
         problems.append(f"--test: {n_empty} sentence(s) without entities (kept: they count for precision)")
     index = MentionIndex(corpora.train, cfg.normalize)
     sets = build_probe_sets(cfg, corpora, labelset, index, names)
-    run_dir = Path(cfg.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "kind": "memorization",
+        "command": cfg.command or None,
+        "predictors": {n.name: n.manifest for n in predictors},
+        "data": {"demo": corpora.demo, "hashes": corpora.hashes, "train": str(cfg.train) if cfg.train else None,
+                 "test": str(cfg.test) if cfg.test else None, "pool": str(cfg.pool) if cfg.pool else None,
+                 "n_train": len(corpora.train), "n_test": len(corpora.test)},
+        "seed": cfg.seed,
+        "format": cfg.format_name,
+        "labelset": {"names": list(labelset.names), "known_set": next(
+            (k for k, v in LABEL_SETS.items() if v == labelset), None)},
+        "probes": {n: {"items": len(ps), "params": ps.params, "seed": ps.seed} for n, ps in sets.items()},
+        "limit": cfg.limit,
+        "n_resamples": cfg.n_resamples,
+        "normalize": cfg.normalize,
+        "replacement_source": cfg.replacement_source,
+        "problems": problems,
+    }
+    run_dir = start_run_dir(Path(cfg.out), manifest)
     for ps in sets.values():
         ps.save(run_dir)
         problems += [f"{ps.name}: {p}" for p in ps.problems]
@@ -410,26 +445,7 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     for p in scores:
         for name in scores[p]:
             scores[p][name]["parse_status"] = parse_status[p].get(name, {})
-    manifest = {
-        "kind": "memorization",
-        "command": cfg.command or " ".join(sys.argv),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "versions": _versions(),
-        "predictors": {n.name: n.manifest for n in predictors},
-        "data": {"demo": corpora.demo, "hashes": corpora.hashes, "train": str(cfg.train) if cfg.train else None,
-                 "test": str(cfg.test) if cfg.test else None, "pool": str(cfg.pool) if cfg.pool else None,
-                 "n_train": len(corpora.train), "n_test": len(corpora.test)},
-        "seed": cfg.seed,
-        "format": cfg.format_name,
-        "labelset": {"names": list(labelset.names), "known_set": next(
-            (k for k, v in LABEL_SETS.items() if v == labelset), None)},
-        "probes": {n: {"items": len(ps), "params": ps.params, "seed": ps.seed} for n, ps in sets.items()},
-        "limit": cfg.limit,
-        "n_resamples": cfg.n_resamples,
-        "normalize": cfg.normalize,
-        "replacement_source": cfg.replacement_source,
-        "problems": problems,
-    }
-    for fname, obj in (("scores.json", scores), ("stats.json", stats), ("manifest.json", manifest)):
-        (run_dir / fname).write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    for fname, obj in (("scores.json", scores), ("stats.json", stats)):
+        write_json(run_dir / fname, obj)
+    manifest = finish_run(run_dir, manifest, RUN_PARTS)  # last: marks the directory one complete run
     return {"scores": scores, "stats": stats, "manifest": manifest}

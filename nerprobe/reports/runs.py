@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nerprobe.data.io import read_json
 from nerprobe.errors import InputError
+from nerprobe.provenance import check_run
 
 MEMORIZATION, RETENTION = "memorization", "retention"
 
@@ -81,7 +82,11 @@ def run_kind(manifest: dict) -> str | None:
 
 
 def load_run(path: str | Path) -> Run:
-    """Read one run directory; ``InputError`` naming the file when it is not a finished run of a known kind."""
+    """Read one run directory; ``InputError`` naming the file when it is not a finished run of a known kind.
+
+    A run whose manifest records its state and file hashes (``nerprobe.provenance``) is refused when it is unfinished
+    (interrupted, or still running) or when its files are not exactly the ones it wrote (a rerun killed half-way
+    through into a copy of another run, files copied in from elsewhere)."""
     path = Path(path)
     mpath = path / "manifest.json"
     if not mpath.is_file():
@@ -90,6 +95,9 @@ def load_run(path: str | Path) -> Run:
     kind = run_kind(manifest)
     if kind is None:
         raise InputError(str(mpath), 1, "unknown run kind (neither a memorization nor a retention manifest)")
+    broken = check_run(path, manifest)
+    if broken:
+        raise InputError(str(path), None, f"not one finished {kind} run: {broken}")
     spath = path / "stats.json"
     if not spath.is_file():
         raise InputError(str(spath), None, f"missing: the {kind} run did not finish (rerun it with the same --out)")

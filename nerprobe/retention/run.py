@@ -21,7 +21,6 @@ import dataclasses
 import gc
 import json
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ class RetentionPlan:
     data_dir: Path
     fingerprints: dict[str, str] = field(default_factory=dict)
     device: str | None = None
+    manifest: dict = field(default_factory=dict)
 
     def model_specs(self) -> dict[str, Any]:
         """Model key -> spec, base first."""
@@ -161,40 +161,38 @@ def plan_retention(
     return plan
 
 
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in ("nerprobe", "lm_eval", "torch", "transformers", "peft", "datasets"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+RUN_PARTS = ("results", "pairs", "stats.json")
+"""What a retention run writes that its manifest records the hashes of (``tasks/``, ``data/`` and ``lm_cache/`` are
+rebuilt or reused by every rerun)."""
 
 
 def _check_or_write_manifest(plan: RetentionPlan) -> None:
+    """Refuse a directory that holds a retention run with other settings; else mark it as holding this run,
+    unfinished (``provenance.begin_run``) until ``run_retention`` marks it complete."""
+    from nerprobe.provenance import begin_run
+
     path = plan.out_dir / "manifest.json"
     identity = plan.identity()
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
         if old.get("identity") != json.loads(json.dumps(identity)):
             raise OptionError("--out", f"{plan.out_dir} holds a retention run with other settings; use another --out")
-    manifest = {
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    plan.manifest = begin_run(plan.out_dir, _manifest(plan), RUN_PARTS)
+
+
+def _manifest(plan: RetentionPlan) -> dict:
+    """What the manifest of a retention run records besides its provenance and state."""
+    return {
         "kind": "retention",
-        "command": " ".join(["probe"] + sys.argv[1:]) if sys.argv else "probe retention",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "identity": identity,
+        "identity": plan.identity(),
         "fingerprints": plan.fingerprints,
         "data_dir": str(plan.data_dir.resolve()),
         "task_items": {t.name: {"leaves": t.leaves, "evaluated": t.n_items()} for t in plan.tasks},
         "subset": "seeded random subset per leaf task (numpy default_rng(subset_seed + k)), same for every model"
         if plan.settings.limit is not None
         else "all items",
-        "versions": _versions(),
     }
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
 def _result_paths(out_dir: Path, key: str, task: str) -> tuple[Path, Path]:
@@ -341,5 +339,8 @@ def run_retention(
         "multiple_testing": "Holm across all rows of each comparison (every task, metric and filter)",
         "timings": timings,
     }
-    (plan.out_dir / "stats.json").write_text(json.dumps(stats, indent=2, default=str), encoding="utf-8")
+    from nerprobe.provenance import finish_run, write_json
+
+    write_json(plan.out_dir / "stats.json", stats)
+    plan.manifest = finish_run(plan.out_dir, plan.manifest or _manifest(plan), RUN_PARTS)  # last: the run is complete
     return RetentionResult(plan.out_dir, rows, forms, timings, aggregates)

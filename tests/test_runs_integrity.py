@@ -1,0 +1,133 @@
+"""A run directory is one run: marked unfinished while it runs, complete with the hashes of its files at the end, and
+``probe report`` refuses (one line, exit 2) a run that is unfinished or mixes the files of two runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nerprobe.cli import app
+from nerprobe.errors import InputError
+from nerprobe.probes.run import MemorizationConfig, run_memorization
+from nerprobe.provenance import check_run, file_sha256, sentences_sha256
+from nerprobe.reports.runs import load_run
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_FILES = ("scores.json", "stats.json")
+
+
+def lookup_run(out: Path, seed: int = 0) -> dict:
+    cfg = MemorizationConfig(model="lookup", out=out, limit=20, seed=seed, progress=False,
+                             probes=("coverage", "unseen-entities", "type-swaps"))
+    return run_memorization(cfg, log=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "seed0"
+    lookup_run(out)
+    return out
+
+
+def manifest(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def report(tmp_path: Path, *runs: Path):
+    return CliRunner().invoke(app, ["report", *map(str, runs), "--out", str(tmp_path / "report")])
+
+
+def assert_refused(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in result.output, result.output
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_a_finished_run_records_its_state_and_every_file_hash(finished):
+    m = manifest(finished)
+    assert m["run"]["state"] == "complete"
+    files = m["run"]["files"]
+    assert set(RUN_FILES) <= set(files) and any(f.startswith("probes/") for f in files)
+    assert any(f.startswith("generations/lookup/") for f in files)
+    for rel, digest in files.items():
+        assert file_sha256(finished / rel) == digest
+    assert m["created"].endswith("Z") and m["versions"]["python"] and m["command"].startswith("probe")
+    assert check_run(finished, m) is None
+    assert load_run(finished).kind == "memorization"
+
+
+def test_report_refuses_an_unfinished_run(finished, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    m = manifest(run)
+    m["run"] = {"state": "running", "parts": m["run"]["parts"]}
+    (run / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(InputError, match="not finished"):
+        load_run(run)
+    assert_refused(report(tmp_path, run), str(run), "not finished")
+
+
+def test_report_refuses_a_run_with_a_file_of_another_run(finished, tmp_path):
+    other = tmp_path / "seed1"
+    lookup_run(other, seed=1)
+    mixed = tmp_path / "mixed"
+    shutil.copytree(finished, mixed)
+    shutil.copy(other / "probes" / "coverage.jsonl", mixed / "probes" / "coverage.jsonl")
+    assert_refused(report(tmp_path, mixed), "probes/coverage.jsonl", "mixes")
+    # a file the run never wrote, and one that went missing
+    extra = tmp_path / "extra"
+    shutil.copytree(finished, extra)
+    shutil.copy(other / "probes" / "coverage.jsonl", extra / "probes" / "stray.jsonl")
+    assert_refused(report(tmp_path, extra), "probes/stray.jsonl", "not part of the recorded run")
+    gone = tmp_path / "gone"
+    shutil.copytree(finished, gone)
+    (gone / "stats.json").unlink()
+    assert_refused(report(tmp_path, gone), "stats.json", "missing")
+
+
+def test_rerun_into_a_finished_run_replaces_it_whole(finished, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    lookup_run(run, seed=1)
+    m = manifest(run)
+    assert m["seed"] == 1 and m["run"]["state"] == "complete" and check_run(run, m) is None
+    fresh = tmp_path / "fresh"
+    lookup_run(fresh, seed=1)
+    for rel in m["run"]["files"]:
+        assert (run / rel).read_bytes() == (fresh / rel).read_bytes(), rel
+    assert set(manifest(fresh)["run"]["files"]) == set(m["run"]["files"])
+
+
+def test_a_folder_nerprobe_did_not_write_is_left_alone(tmp_path):
+    out = tmp_path / "mine"
+    (out / "probes").mkdir(parents=True)
+    (out / "probes" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="no memorization manifest"):
+        lookup_run(out)
+    assert (out / "probes" / "notes.txt").read_text() == "mine"
+
+
+def test_one_digest_for_one_corpus_everywhere(tmp_path, finished):
+    from nerprobe.data.demo import make_demo_corpus
+    from nerprobe.models.training import data_hash
+
+    train = list(make_demo_corpus(seed=0).train)
+    assert data_hash(train) == sentences_sha256(train) == manifest(finished)["data"]["hashes"]["train"]
+    # the same sentences read from a file give the same digest as the demo corpus in memory
+    from nerprobe.data.jsonl import write_jsonl
+    from nerprobe.data.io import read_corpus
+
+    path = tmp_path / "train.jsonl"
+    write_jsonl(train, path)
+    assert sentences_sha256(read_corpus(path).sentences) == sentences_sha256(train)
