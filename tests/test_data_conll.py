@@ -172,3 +172,34 @@ def test_write_conll_refuses_nested(tmp_path):
     cut = Sentence("c-0", "ab cd", Sentence.from_tokens("c", ["ab", "cd"]).tokens, (Entity(0, 1, "X"),))
     with pytest.raises(NerprobeError, match="whole tokens"):
         write_conll([cut], tmp_path / "y.txt")
+
+
+def test_chunk_tag_column_is_refused_with_a_pointer_to_the_tag_column(tmp_path):
+    f = tmp_path / "chunks.txt"
+    f.write_text("EU NNP B-NP\nrejects VBZ B-VP\nGerman JJ B-NP\ncall NN I-NP\n")
+    with pytest.raises(InputError) as info:
+        read_conll(f)
+    assert info.value.field == "tag_column" and "looks like chunk tags (NP, VP)" in info.value.message
+    f.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n")  # the NER column is there: read it
+    assert [e.label for e in read_conll(f).sentences[0].entities] == ["ORG"]
+    with pytest.raises(InputError, match="chunk tags"):
+        read_conll(f, tag_column=2)
+
+
+def test_cli_points_to_tag_column_and_prints_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from nerprobe.cli import app
+
+    f = tmp_path / "chunks.txt"
+    f.write_text("EU NNP B-NP\nrejects VBZ B-VP\n")
+    r = CliRunner().invoke(app, ["data", "stats", str(f)])
+    assert r.exit_code == 2 and "--tag-column" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_non_utf8_conll_gives_line_and_column(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_bytes(b"EU B-ORG\n\nCaf\xe9 O\n")
+    with pytest.raises(InputError) as info:
+        read_conll(f)
+    assert info.value.line == 3 and "column 4" in info.value.message

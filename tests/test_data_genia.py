@@ -79,3 +79,21 @@ def test_bad_genia_input(tmp_path, data_dir):
         read_genia_xml(x, split="valid")
     with pytest.raises(NerprobeError, match="split list"):
         read_genia_xml(data_dir / "genia" / "raw" / "GENIAcorpus3.02.tgz", split="dev", splits_dir=tmp_path)
+
+
+def test_truncated_tgz_says_truncated(tmp_path):
+    import io
+    import tarfile
+
+    xml = ("<set><article><articleinfo><bibliomisc>MEDLINE:1</bibliomisc></articleinfo><title><sentence>"
+           + " ".join(f"w{i}x{i * 7919 % 104729}" for i in range(60_000)) + "</sentence></title></article></set>").encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("GENIAcorpus3.02.xml")
+        info.size = len(xml)
+        tf.addfile(info, io.BytesIO(xml))
+    f = tmp_path / "GENIAcorpus3.02.tgz"
+    f.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(InputError, match="truncated") as err:
+        read_genia_xml(f)
+    assert str(f) in str(err.value)

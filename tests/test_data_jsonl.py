@@ -102,3 +102,51 @@ def test_read_corpus_detects_kind(data_dir, tmp_path):
         data_dir / "wnut17" / "emerging.dev.conll").sentences
     with pytest.raises(InputError, match="no such file"):
         read_corpus(tmp_path / "missing.txt")
+
+
+# ---- silently wrong reads that are errors now (issue 11) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("record, msg", [
+    ({"tokens": "ab"}, "tokens must be a list of strings, found str 'ab'"),
+    ({"text": "ab", "tokens": "ab"}, "tokens must be a list of [text, start, end]"),
+    ({"tokens": ["a", "b"], "entity_mentions": [{"start": 0, "end": 1, "entity_type": None}]}, "has label None"),
+    ({"text": "ab", "entities": [[0, 1, None]]}, "has label None"),
+    ({"text": "ab", "entities": [[0, 1, 7]]}, "has label 7"),
+    ({"text": "ab", "entities": [[False, True, "X"]]}, "needs integer start and end"),
+    ({"id": [1, 2], "text": "ab"}, "id must be a string or an integer"),
+])
+def test_wrong_types_are_errors_not_guesses(tmp_path, record, msg):
+    f = tmp_path / "c.jsonl"
+    f.write_text(json.dumps(record) + "\n")
+    with pytest.raises(InputError) as info:
+        read_jsonl(f)
+    assert info.value.line == 1 and msg in info.value.message
+
+
+def test_jsonl_errors_give_line_and_column_and_cap_the_quote(tmp_path):
+    f = tmp_path / "c.jsonl"
+    f.write_bytes(b'{"text": "ab"}\n{"text": "Caf\xe9"}\n')
+    with pytest.raises(InputError) as info:
+        read_jsonl(f)
+    assert info.value.line == 2 and "column 14" in info.value.message
+    f.write_text(json.dumps({"tokens": "x" * 1_000_000}) + "\n")
+    with pytest.raises(InputError) as info:
+        read_jsonl(f)
+    assert len(str(info.value)) < 400
+    f.write_text('{"text": ' + "[" * 10_000 + "]" * 10_000 + "}\n")
+    with pytest.raises(InputError, match="nested deeper"):
+        read_jsonl(f)
+
+
+def test_write_jsonl_is_atomic(tmp_path):
+    f = tmp_path / "c.jsonl"
+    f.write_text("old\n")
+
+    def sentences():
+        yield Sentence("a", "ab", (Token("ab", 0, 2),), ())
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(sentences(), f)
+    assert f.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["c.jsonl"]
