@@ -133,3 +133,27 @@ def test_data_demo_writes_the_demo_corpus_that_reads_back_identically(tmp_path):
         assert [(s.text, s.entities) for s in back] == [(s.text, s.entities) for s in expected]
     assert any(not s.is_flat() for s in corpus.train)
     assert "100 sentences whose entities were all seen" in r.output
+
+
+def test_markup_in_file_names_and_labels_is_printed_literally(tmp_path):
+    folder = tmp_path / "[bold]x["  # with the file below, the path holds "[bold]x[/red].jsonl"
+    folder.mkdir()
+    f = folder / "red].jsonl"
+    f.write_text(json.dumps({"text": "EU rejects", "entities": [[0, 2, "[/red]ORG[bold]"]]}) + "\n")
+    r = _run("data", "stats", f)
+    assert r.exit_code == 0, r.output
+    assert str(f) in r.stdout and "[/red]ORG[bold]" in r.stdout
+    f.write_text("{oops\n")
+    r = _run("data", "stats", f)
+    assert r.exit_code == 2 and r.stderr.startswith(f"error: {f}:1: not valid JSON") and "Traceback" not in r.output
+
+
+def test_convert_never_writes_over_its_input(tmp_path):
+    f = tmp_path / "c.jsonl"
+    f.write_text(json.dumps({"text": "EU rejects", "entities": [[0, 2, "ORG"]]}) + "\n")
+    before = f.read_bytes()
+    for out in (f, tmp_path / "." / "c.jsonl", tmp_path / "sub" / ".." / "c.jsonl"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        r = _run("data", "convert", f, out)
+        assert r.exit_code == 2 and "is the input file" in r.stderr, r.output
+    assert f.read_bytes() == before

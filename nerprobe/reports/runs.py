@@ -9,10 +9,10 @@ copying their directories side by side.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nerprobe import safe_io
 from nerprobe.data.io import read_json
 from nerprobe.errors import InputError
 from nerprobe.provenance import check_run
@@ -50,14 +50,20 @@ class Run:
         out: list[dict] = []
         if not path.is_file():
             return out
-        with open(path, encoding="utf-8") as f:
-            for line in f:
+        with open(path, "rb") as f:
+            for k, raw in enumerate(f, 1):
                 if len(out) >= n:
                     break
                 try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:  # InputError with line and column, not a traceback
+                    raise safe_io.utf8_error(path, raw, err, line=k) from None
+                try:
+                    rec = safe_io.loads(line)
+                except safe_io.JSONError:
                     continue  # a line cut by an interrupted run: the report shows the others
+                if isinstance(rec, dict):
+                    out.append(rec)
         return out
 
 
