@@ -17,6 +17,9 @@ skipped sentences included, so ids do not depend on ``lenient``); doc ids are ``
 ``-DOCSTART-``), or None in files without them. Columns other than the token and the tag are kept in
 ``sentence.meta["columns"]`` (one tuple per token) so that :func:`write_conll` can write them back.
 
+A tag column whose typed tags are all phrase chunks (``B-NP``, ``I-VP``, ...: a CoNLL-2000/2003 file read without
+its NER column) is refused with ``InputError(field="tag_column")`` instead of reading noun phrases as entities.
+
 Hand-written rather than seqeval: seqeval decodes tags but does not report the file line of a bad tag, does not
 read files, and has no lenient mode that skips and counts bad sentences.
 """
