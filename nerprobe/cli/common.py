@@ -7,13 +7,14 @@ instead of markup strings.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 
 from rich.console import Console
 from rich.text import Text
 
-from nerprobe.errors import InputError, NerprobeError
+from nerprobe.errors import InputError, NerprobeError, OptionError
 
 console = Console(markup=False)
 err_console = Console(stderr=True, markup=False)
@@ -36,6 +37,18 @@ def one_line(message: str) -> str:
 
 def _print_error(message: str) -> None:
     err_console.print(Text.assemble(("error:", "red"), " ", one_line(message)), highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def as_option(field: str, option: str):
+    """Inside, an ``InputError`` about the library parameter ``field`` becomes an ``OptionError`` naming the
+    command's ``option`` (``--labels: nope: neither a known label set ...``); other errors pass unchanged."""
+    try:
+        yield
+    except InputError as err:
+        if err.field != field:
+            raise
+        raise OptionError(option, str(err)) from None
 
 
 def one_line_errors(fn=None, *, hints: dict[str, str] | None = None):

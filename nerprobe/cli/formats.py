@@ -7,26 +7,13 @@ from typing import Optional
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors, styled
+from nerprobe.cli.common import as_option, console, one_line_errors, styled
 from nerprobe.errors import OptionError
 
 app = typer.Typer(help="The five generative output formats.", no_args_is_help=True)
 
 _SYMBOLIZE = ("with-definitions", "symbols-only")
 _SUFFIX = {"with-definitions": "-se", "symbols-only": "-so"}
-
-
-def _labelset(spec: str | None, corpus_labels: list[str]):
-    """The label set named by ``--labels`` (a known set or a JSON file), else the one matching the corpus."""
-    from nerprobe.formats.labels import LABEL_SETS, label_set_for, load_label_set
-
-    if spec is None:
-        return label_set_for(corpus_labels)
-    if spec in LABEL_SETS:
-        return LABEL_SETS[spec]
-    if Path(spec).exists():
-        return load_label_set(spec)  # says what is wrong with it (a folder, not JSON, ...)
-    raise OptionError("--labels", f"{spec!r} is neither {', '.join(LABEL_SETS)} nor a JSON file")
 
 
 @app.command("convert")
@@ -36,7 +23,8 @@ def convert(
     format: str = typer.Option(..., "--format", help="bracketed, xml, json, occurrence_index or offset_json."),
     out: Path = typer.Option(..., "--out", help="Output folder (the alpaca file and dataset_info.json go here)."),
     labels: Optional[str] = typer.Option(
-        None, "--labels", help="conll2003, wnut17, genia or a label-set JSON file (default: matched to the corpus)."
+        None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or comma-separated labels "
+        "(default: matched to the corpus)."
     ),
     name: Optional[str] = typer.Option(None, "--name", help="Dataset name (file stem); default CORPUS_FORMAT_alpaca."),
     symbolize: Optional[str] = typer.Option(
@@ -46,6 +34,7 @@ def convert(
 ) -> None:
     """Write CORPUS as LLaMA-Factory alpaca SFT data in one output format, plus its dataset_info.json entry."""
     from nerprobe.data.io import read_corpus
+    from nerprobe.formats.labels import resolve_label_set
     from nerprobe.formats import FORMAT_NAMES
     from nerprobe.formats.alpaca import write_alpaca
     from nerprobe.safe_io import check_file_name, check_output_file
@@ -62,7 +51,8 @@ def convert(
     check_output_file(path, inputs)
     check_output_file(out / "dataset_info.json", inputs)
     data = read_corpus(corpus, lenient=lenient)
-    labelset = _labelset(labels, data.labels)
+    with as_option("labels", "--labels"):
+        labelset = resolve_label_set(labels, data.labels)
     missing = sorted(set(data.labels) - set(labelset.names))
     if missing:
         raise OptionError("--labels", f"the corpus uses labels outside the label set: {', '.join(missing)}")

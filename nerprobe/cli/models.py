@@ -9,22 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import as_option, console, one_line_errors, warn
 from nerprobe.errors import OptionError
-
-
-def _labelset(spec: str | None, corpus_labels: list[str]):
-    from nerprobe.formats.labels import LABEL_SETS, label_set_for
-
-    if spec is None:
-        return label_set_for(corpus_labels)
-    if spec in LABEL_SETS:
-        return LABEL_SETS[spec]
-    names = [x.strip() for x in spec.split(",") if x.strip()]
-    if len(names) < 2 and spec not in LABEL_SETS:
-        raise OptionError("--labels", f"'{spec}' is not a known label set ({', '.join(LABEL_SETS)}) "
-                                      "nor a comma-separated list of labels")
-    return label_set_for(names)
 
 
 def cache_dir_option(value: Path | None) -> Path:
@@ -39,9 +25,10 @@ def generate(
     model: str = typer.Option(..., "--model", help="alias (see `probe models`), hub id or local model directory"),
     adapter: Optional[str] = typer.Option(None, "--adapter", help="PEFT LoRA adapter directory"),
     input: Path = typer.Option(..., "--input", help="corpus to tag (CoNLL, JSONL, GENIA XML, alpaca JSON)"),
-    format: str = typer.Option(..., "--format", help="output format: bracketed, xml, json, occurrence_index, offset_json"),
-    labels: Optional[str] = typer.Option(None, "--labels", help="label set name or comma-separated labels "
-                                                                "(default: from the corpus)"),
+    format: Optional[str] = typer.Option(None, "--format", help="output format: bracketed, xml, json, "
+                                         "occurrence_index, offset_json (default: the adapter's, else xml)"),
+    labels: Optional[str] = typer.Option(None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or "
+                                         "comma-separated labels (default: the adapter's, else from the corpus)"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="only the first N sentences"),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
     num_processes: int = typer.Option(1, "--num-processes", min=1, help="data-parallel worker processes"),
@@ -61,22 +48,29 @@ def generate(
     from nerprobe.models.loading import check_spec
     from nerprobe.models.parallel import generate as run_generation
     from nerprobe.models.predictors import build_requests
+    from nerprobe.models.prompting import choose_prompting, trained_prompting
     from nerprobe.models.registry import resolve
-    from nerprobe.safe_io import atomic_write_text, atomic_writer, check_input_file, check_output_file
+    from nerprobe.provenance import file_sha256, sentences_sha256, write_manifest
+    from nerprobe.safe_io import atomic_writer, check_input_file, check_output_file
 
-    if format not in FORMAT_NAMES:
+    if format is not None and format not in FORMAT_NAMES:
         raise OptionError("--format", f"unknown format '{format}' (one of {', '.join(FORMAT_NAMES)})")
     check_input_file(input)
     check_output_file(out, [input], what="--out")  # before any model loads: never the input, never a folder
     manifest_path = out.with_name(out.name + ".manifest.json")
     check_output_file(manifest_path, [input], what="manifest")
-    spec = resolve(model, adapter, format_name=format)
+    spec = resolve(model, adapter, format_name=format or "xml")
     check_spec(spec)  # before reading the corpus or any weight
+    trained = trained_prompting(spec.adapter)
     corpus = read_corpus(input)
     sentences = corpus.sentences[:limit] if limit else corpus.sentences
     if not sentences:
         raise OptionError("--input", f"{input} has no sentences")
-    labelset = _labelset(labels, corpus.labels)
+    with as_option("labels", "--labels"):
+        prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels)
+    for w in prompting.warnings:
+        warn(w)
+    format, labelset = prompting.format_name, prompting.labelset
     requests = build_requests(sentences, format, labelset)
     cache_path = cache_dir_option(cache_dir)
     outputs, predictor = run_generation(
@@ -89,11 +83,13 @@ def generate(
         for r, o in zip(requests, outputs):
             fh.write(json.dumps({"id": r.id, "prompt": r.prompt, "output": o}, ensure_ascii=False) + "\n")
     manifest = {
-        "command": "generate",
+        "kind": "predictions",
         "model": predictor.loaded.manifest(),
         "input": str(input),
+        "data": {"sha256": sentences_sha256(sentences), "file_sha256": file_sha256(input)},
         "format": format,
         "labels": list(labelset.names),
+        "prompting": prompting.manifest(),
         "n_items": len(requests),
         "generated": predictor.generated,
         "num_processes": num_processes,
@@ -101,7 +97,7 @@ def generate(
                      "stop": list(stop), "batch_size": batch_size},
         "cache": str(predictor.cache.path),
     }
-    atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
+    write_manifest(manifest_path, manifest)  # + command, created (UTC), versions; written atomically
     from_cache = len(requests) - predictor.generated if num_processes == 1 else "see cache"
     console.print(
         f"wrote {len(requests)} predictions to {out} (model {predictor.fingerprint}, "

@@ -8,21 +8,8 @@ from typing import Optional
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import as_option, console, one_line_errors
 from nerprobe.errors import OptionError
-
-
-def _labelset(name: str | None, corpus_labels: list[str]):
-    """The label set of the prompts: a known set by name, a JSON file, or the one matching the corpus labels."""
-    from nerprobe.formats.labels import LABEL_SETS, label_set_for, load_label_set
-
-    if name is None:
-        return label_set_for(corpus_labels)
-    if name in LABEL_SETS:
-        return LABEL_SETS[name]
-    if Path(name).is_file():
-        return load_label_set(name)
-    raise OptionError("--labels", f"'{name}' is neither a known label set ({', '.join(LABEL_SETS)}) nor a JSON file")
 
 
 @one_line_errors
@@ -32,7 +19,8 @@ def train(
     format_name: str = typer.Option("xml", "--format", help="Output format the model learns to write."),
     out: Path = typer.Option(..., "--out", help="Adapter directory to create."),
     labels: Optional[str] = typer.Option(
-        None, "--labels", help="Label set: conll2003, wnut17, genia or a JSON file (default: from the corpus)."
+        None, "--labels", help="Label set: conll2003, wnut17, genia, a JSON file or comma-separated labels "
+        "(default: from the corpus)."
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help="Hyperparameter preset: llms4ner."),
     rank: Optional[int] = typer.Option(None, "--rank", help="LoRA rank [16; llms4ner 256]."),
@@ -62,6 +50,7 @@ def train(
 ) -> None:
     """Fine-tune a LoRA adapter for generative NER (loss on the response only) and write its manifest."""
     from nerprobe.data.io import read_corpus
+    from nerprobe.formats.labels import resolve_label_set
     from nerprobe.formats import get_format
     from nerprobe.models.registry import resolve
     from nerprobe.models.training import TrainConfig, check_adapter_dir, read_manifest, train_lora
@@ -91,7 +80,8 @@ def train(
         console.print(f"skipped {len(corpus.skipped)} bad record(s) of {train_file}")
     if len(corpus) == 0:
         raise OptionError("--train", f"{train_file} holds no sentences")
-    labelset = _labelset(labels, corpus.labels)
+    with as_option("labels", "--labels"):
+        labelset = resolve_label_set(labels, corpus.labels)
     # adapter="" keeps an alias's bundled adapter from being resolved (or built): training starts from the base
     spec = resolve(model, adapter="", format_name=format_name)
     adapter = train_lora(spec, list(corpus), format_name, labelset, out, config, overwrite=overwrite)

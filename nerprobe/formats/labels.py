@@ -114,6 +114,43 @@ def label_set_for(labels: Iterable[str]) -> LabelSet:
     return LabelSet(tuple(sorted(wanted)))
 
 
+def resolve_label_set(spec: str | None, corpus_labels: Iterable[str] = (), *,
+                      default: LabelSet | None = None) -> LabelSet:
+    """The label set every command means by a label-set option ``spec``.
+
+    ``spec`` is a known set's name (``conll2003``, ``wnut17``, ``genia``), a label-set JSON file (see
+    ``load_label_set``) or comma-separated label names (a known set when they are exactly its names). Without ``spec``:
+    ``default`` when given (an adapter's own label set, say), else the set matching ``corpus_labels``
+    (``label_set_for``). Raises ``InputError`` naming ``spec`` (``field="labels"``) when it is none of these, or
+    naming the file when it cannot be read.
+    """
+    if spec is None:
+        return default if default is not None else label_set_for(corpus_labels)
+    if spec in LABEL_SETS:
+        return LABEL_SETS[spec]
+    path = Path(spec).expanduser()
+    if path.is_file() or spec.lower().endswith(".json") or path.is_dir():
+        if path.is_dir():
+            raise InputError(spec, None, "is a directory, not a label-set JSON file", field="labels")
+        if not path.exists():
+            raise InputError(spec, None, "no such label-set file", field="labels")
+        return load_label_set(path)
+    names = [x.strip() for x in spec.split(",") if x.strip()]
+    if len(names) < 2:
+        raise InputError(spec, None, f"neither a known label set ({', '.join(LABEL_SETS)}), a label-set JSON file, "
+                                     "nor comma-separated label names", field="labels")
+    if len(set(names)) != len(names):
+        raise InputError(spec, None, "a label is named twice", field="labels")
+    known = label_set_for(names)
+    return known if known.definitions else LabelSet(tuple(names))
+
+
+def labelset_from_dict(data: dict) -> LabelSet:
+    """The label set a manifest records as ``{"names", "definitions", "long_names"}`` (see ``labelset_dict``)."""
+    return LabelSet(tuple(data.get("names") or ()), dict(data.get("definitions") or {}),
+                    dict(data.get("long_names") or {}))
+
+
 def load_label_set(path: str | Path) -> LabelSet:
     """Read a label set from JSON.
 

@@ -1,0 +1,143 @@
+"""What to prompt a model with: the output format and the label set, by default those its adapter was trained with.
+
+An adapter trained by nerprobe records its format, its label set with definitions, and its instruction
+(``nerprobe_adapter.json``, see ``nerprobe.models.training``). Prompted with another label set or instruction it
+loses most of what it learned (the demo adapter: F1 35 with the definitions it was trained on, 0.6 with bare label
+names), so ``probe generate`` and ``probe memorization`` prompt it as it was trained unless told otherwise, and say so
+when told otherwise (``Prompting.warnings``). Without an adapter manifest the format defaults to ``default_format``
+and the label set to the one the corpus labels match (``formats.labels.resolve_label_set``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from nerprobe.formats.labels import LabelSet, labelset_from_dict, resolve_label_set
+
+
+@dataclass(frozen=True)
+class Trained:
+    """How an adapter was prompted in training, from its manifest.
+
+    ``labelset`` has the corpus's label names; ``prompt_labelset`` the names the prompts used (the symbols A, B, ...
+    of a symbolized adapter, else the same set); ``instruction`` is None for adapters trained before manifests
+    recorded it."""
+
+    adapter: str
+    format_name: str | None
+    labelset: LabelSet | None
+    prompt_labelset: LabelSet | None
+    instruction: str | None = None
+    symbol_map: dict = field(default_factory=dict)
+
+
+def _legacy_labelsets(labels: dict) -> tuple[LabelSet | None, LabelSet | None]:
+    """``(labelset, prompt_labelset)`` of a manifest written before it recorded definitions: the names, with the
+    definitions (and long names) of the known set that holds them all when the prompts had definitions."""
+    from nerprobe.formats.labels import LABEL_SETS
+
+    names = [n for n in labels.get("names") or [] if isinstance(n, str)]
+    if not names:
+        return None, None
+    ls = LabelSet(tuple(names))
+    if labels.get("definitions_in_prompt", True):
+        known = next((k for k in LABEL_SETS.values() if set(names) <= set(k.names)), None)
+        if known is not None:
+            ls = LabelSet(tuple(names), {n: known.definitions[n] for n in names if n in known.definitions},
+                          {n: known.long_names[n] for n in names if n in known.long_names})
+    mapping = labels.get("symbol_map") or {}
+    if not mapping:
+        return ls, ls
+    defs = {mapping[n]: d for n, d in ls.definitions.items() if n in mapping} \
+        if labels.get("definitions_in_prompt") else {}
+    return ls, LabelSet(tuple(mapping[n] for n in names if n in mapping), defs)
+
+
+def trained_prompting(adapter: str | Path | None) -> Trained | None:
+    """What the nerprobe manifest of ``adapter`` records about its prompts; None without an adapter or a manifest."""
+    if adapter is None:
+        return None
+    from nerprobe.models.loading import read_adapter_manifest
+
+    path = Path(adapter).expanduser()
+    manifest = read_adapter_manifest(path) if path.is_dir() else None
+    if not manifest:
+        return None
+    labels = manifest.get("labels") if isinstance(manifest.get("labels"), dict) else {}
+    if isinstance(manifest.get("labelset"), dict):
+        ls = labelset_from_dict(manifest["labelset"])
+        prompt = labelset_from_dict(manifest.get("prompt_labelset") or manifest["labelset"])
+    else:
+        ls, prompt = _legacy_labelsets(labels)
+    fmt = manifest.get("format") if isinstance(manifest.get("format"), str) else None
+    instr = manifest.get("instruction") if isinstance(manifest.get("instruction"), str) else None
+    return Trained(str(adapter), fmt, ls, prompt, instr, dict(labels.get("symbol_map") or {}))
+
+
+@dataclass(frozen=True)
+class Prompting:
+    """The format and label set to prompt with, where each came from (``"adapter"``, ``"given"``, ``"default"``),
+    and what the user should know (a choice that differs from how the adapter was trained)."""
+
+    format_name: str
+    labelset: LabelSet
+    sources: dict
+    warnings: tuple[str, ...] = ()
+    trained: Trained | None = None
+
+    def manifest(self) -> dict:
+        """What a run manifest records about the prompts."""
+        return {"format": self.format_name, "labels": list(self.labelset.names),
+                "definitions": bool(self.labelset.definitions), "sources": dict(self.sources),
+                "warnings": list(self.warnings)}
+
+
+def _describe(ls: LabelSet) -> str:
+    return ", ".join(ls.names) + (" with definitions" if ls.definitions else " without definitions")
+
+
+def choose_prompting(trained: Trained | None, *, format_name: str | None = None, labels: str | None = None,
+                     corpus_labels: Iterable[str] = (), default_format: str = "xml",
+                     default_labelset: LabelSet | None = None, original_names: bool = False) -> Prompting:
+    """The ``Prompting`` for a model whose adapter was ``trained`` (None: no nerprobe adapter manifest).
+
+    ``format_name``/``labels`` are the user's choices (None: not given); ``labels`` is what
+    ``formats.labels.resolve_label_set`` reads. ``original_names``: the run scores the outputs against the corpus
+    labels (memorization), so a symbolized adapter is prompted with its label set's own names, with a warning.
+    Raises what ``resolve_label_set`` raises for a bad ``labels``.
+    """
+    warnings: list[str] = []
+    sources = {"format": "given" if format_name else "default", "labels": "given" if labels else "default"}
+    trained_fmt = trained.format_name if trained else None
+    if format_name is None:
+        format_name = trained_fmt or default_format
+        sources["format"] = "adapter" if trained_fmt else "default"
+    elif trained_fmt and trained_fmt != format_name:
+        warnings.append(f"format: the adapter {trained.adapter} was trained on the {trained_fmt!r} format, not "
+                        f"{format_name!r}; its outputs will mostly fail to parse")
+    trained_ls = None
+    if trained and trained.prompt_labelset is not None:
+        trained_ls = trained.labelset if original_names else trained.prompt_labelset
+        if original_names and trained.symbol_map:
+            warnings.append(f"labels: the adapter {trained.adapter} was trained with the labels renamed "
+                            f"{', '.join(trained.prompt_labelset.names)}; prompting it with the corpus names "
+                            f"{', '.join(trained.labelset.names)} instead")
+    if labels is None and trained_ls is not None:
+        labelset = trained_ls
+        sources["labels"] = "adapter"
+    else:
+        labelset = resolve_label_set(labels, corpus_labels, default=default_labelset)
+        if trained_ls is not None and labelset != trained_ls:
+            warnings.append(f"labels: the adapter {trained.adapter} was trained with the label set "
+                            f"{_describe(trained_ls)}, not {_describe(labelset)}; prompts that differ from training "
+                            "cost the adapter most of its F1")
+    if trained and trained.instruction and sources == {"format": "adapter", "labels": "adapter"} \
+            and not trained.symbol_map:
+        from nerprobe.formats.prompts import instruction
+
+        if instruction(format_name, labelset) != trained.instruction:
+            warnings.append(f"instruction: the adapter {trained.adapter} was trained with another instruction text "
+                            "than this version of nerprobe writes for its format and label set")
+    return Prompting(format_name, labelset, sources, tuple(warnings), trained)
