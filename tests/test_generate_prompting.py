@@ -118,3 +118,22 @@ def test_memorization_uses_the_corpus_names_of_a_symbolized_adapter(tmp_path):
     assert choose_prompting(trained_prompting(tmp_path)).labelset.names == ("A", "B", "C")
     p = choose_prompting(trained_prompting(tmp_path), original_names=True)
     assert p.labelset.names == ls.names and any("renamed" in w for w in p.warnings)
+
+
+def test_memorization_prompts_the_adapter_as_it_was_trained(setup, tmp_path):
+    from nerprobe.probes.run import MemorizationConfig, run_memorization
+
+    root, model, adapter, _ = setup
+    cfg = dict(model=str(model), adapter=str(adapter), baseline="none", limit=2, probes=("coverage",),
+               max_new_tokens=4, cache_dir=root / "cache", progress=False)
+    result = run_memorization(MemorizationConfig(out=tmp_path / "a", **cfg), log=lambda m: None)
+    m = result["manifest"]
+    assert m["format"] == "bracketed" and m["prompting"]["sources"] == {"format": "adapter", "labels": "adapter"}
+    assert not [p for p in m["problems"] if p.startswith(("format:", "labels:"))]
+    line = (tmp_path / "a" / "generations" / "model" / "coverage.jsonl").read_text().splitlines()[0]
+    assert json.loads(line)["prompt"].startswith(instruction("bracketed", demo_labelset()))
+    told = run_memorization(MemorizationConfig(out=tmp_path / "b", format_name="xml", labels="PER,ORG,LOC", **cfg),
+                            log=lambda m: None)["manifest"]
+    assert told["format"] == "xml" and told["prompting"]["sources"] == {"format": "given", "labels": "given"}
+    assert any(p.startswith("format: the adapter") for p in told["problems"])
+    assert any(p.startswith("labels: the adapter") for p in told["problems"])

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import console, err_console, one_line_errors, warn
+from nerprobe.cli.common import as_option, console, err_console, one_line_errors, warn
 
 
 def _pct(x: float) -> str:
@@ -61,7 +61,10 @@ def memorization(
     test: Optional[Path] = typer.Option(None, "--test", help="test corpus (default: the demo corpus)"),
     pool: Optional[Path] = typer.Option(None, "--pool", help="corpus of held-out replacement mentions "
                                                              "(default: the test set's own unseen mentions)"),
-    format: str = typer.Option("xml", "--format", help="bracketed, xml, json, occurrence_index, offset_json"),
+    format: Optional[str] = typer.Option(None, "--format", help="bracketed, xml, json, occurrence_index, "
+                                         "offset_json (default: the adapter's, else xml)"),
+    labels: Optional[str] = typer.Option(None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or "
+                                         "comma-separated labels (default: the adapter's, else the training corpus's)"),
     probes: List[str] = typer.Option(["coverage", "unseen-entities", "swapped-labels", "pair-lookup"], "--probes",
                                      help="coverage, unseen-entities, swapped-labels, type-swaps, pair-lookup "
                                           "(repeatable or comma-separated)"),
@@ -94,13 +97,14 @@ def memorization(
     check_run_dir(out, [train, test, pool])  # before any model loads or probe set is built
     names = tuple(p.strip() for item in probes for p in item.split(",") if p.strip())
     cfg = MemorizationConfig(
-        model=model, adapter=adapter, baseline=baseline, train=train, test=test, pool=pool, format_name=format,
+        model=model, adapter=adapter, baseline=baseline, train=train, test=test, pool=pool, format_name=format, labels=labels,
         probes=names, limit=limit, seed=seed, n_resamples=n_resamples, normalize=normalize,
         replacement_source=replacement_source, batch_size=batch_size, max_new_tokens=max_new_tokens, device=device, dtype=dtype,
         cache_dir=cache_dir, lenient=lenient, out=out, progress=progress,
         command="probe " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
-    result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
+    with as_option("labels", "--labels"):
+        result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
     for problem in result["manifest"]["problems"]:
         warn(problem)
     console.print(summary_table(result))

@@ -40,7 +40,8 @@ class MemorizationConfig:
     baseline: str = "base"
     train: Path | None = None
     test: Path | None = None
-    format_name: str = "xml"
+    format_name: str | None = None  # None: the adapter's (its manifest), else xml
+    labels: str | None = None  # a label-set spec (formats.labels.resolve_label_set); None: the adapter's, else the corpus's
     probes: tuple[str, ...] = PROBE_NAMES
     limit: int | None = None
     seed: int = 0
@@ -178,27 +179,42 @@ def _hf_predictor(name: str, spec, cfg: MemorizationConfig, cache) -> NamedPredi
                                                 max_new_tokens=cfg.max_new_tokens), loaded.manifest())
 
 
+def run_prompting(cfg: MemorizationConfig, corpora: Corpora):
+    """The format and label set of the run's prompts (``models.prompting.Prompting``): by default those the adapter
+    was trained with (its manifest), else xml and the label set of the training corpus (the demo's own on the demo
+    corpus). Its ``warnings`` say where the options differ from the adapter's training."""
+    from nerprobe.models.prompting import choose_prompting, trained_prompting
+
+    trained = None
+    if cfg.model != LOOKUP:
+        from nerprobe.models.registry import resolve
+
+        trained = trained_prompting(resolve(cfg.model, cfg.adapter, format_name=cfg.format_name or "xml").adapter)
+    default = None
+    if corpora.demo:
+        from nerprobe.models.tiny import demo_labelset
+
+        default = demo_labelset()
+    train_labels = sorted({e.label for s in corpora.train for e in s.entities})
+    return choose_prompting(trained, format_name=cfg.format_name, labels=cfg.labels, corpus_labels=train_labels,
+                            default_labelset=default, original_names=True)
+
+
 def make_predictors(cfg: MemorizationConfig, corpora: Corpora, problems: list[str]) -> list[NamedPredictor]:
     """The model, its baseline, the lookup baseline and (on the demo) the context-only control.
 
-    A model or adapter that cannot be found raises ``NerprobeError`` before any work; an adapter trained on
-    another output format is reported in ``problems`` and the run goes on.
+    A model or adapter that cannot be found raises ``NerprobeError`` before any work. ``cfg.format_name`` is the
+    format already chosen (``run_prompting``).
     """
     from nerprobe.models.lookup import LookupPredictor
 
     out: list[NamedPredictor] = []
     if cfg.model != LOOKUP:
         from nerprobe.models.cache import GenerationCache, default_cache_dir
-        from nerprobe.models.loading import read_adapter_manifest
         from nerprobe.models.registry import resolve
 
         cache = GenerationCache(Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir())
         spec = resolve(cfg.model, cfg.adapter, format_name=cfg.format_name)
-        if spec.adapter:
-            trained = (read_adapter_manifest(Path(spec.adapter).expanduser()) or {}).get("format")
-            if trained and trained != cfg.format_name:
-                problems.append(f"--format: the adapter {spec.adapter} was trained on the {trained!r} format, not "
-                                f"{cfg.format_name!r}; its outputs will mostly fail to parse")
         out.append(_hf_predictor(MODEL, spec, cfg, cache))
         if cfg.baseline == "base":
             if spec.adapter:
@@ -368,11 +384,11 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     The manifest is written first (``run.state = "running"``) and last (``"complete"``, with the hashes of every
     file of the run), see ``start_run_dir``."""
     from nerprobe.formats import FORMAT_NAMES
-    from nerprobe.formats.labels import LABEL_SETS, label_set_for
+    from nerprobe.formats.labels import LABEL_SETS
     from nerprobe.probes.coverage import MentionIndex, get_normalizer
     from nerprobe.provenance import finish_run, write_json
 
-    if cfg.format_name not in FORMAT_NAMES:
+    if cfg.format_name is not None and cfg.format_name not in FORMAT_NAMES:
         raise OptionError("--format", f"unknown format {cfg.format_name!r} (one of {', '.join(FORMAT_NAMES)})")
     if cfg.limit is not None and cfg.limit < 1:
         raise OptionError("--limit", "must be at least 1")
@@ -381,17 +397,18 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     problems: list[str] = []
     t0 = time.perf_counter()
     corpora = load_corpora(cfg, problems)
+    prompting = run_prompting(cfg, corpora)
+    problems += list(prompting.warnings)
+    cfg = dataclasses.replace(cfg, format_name=prompting.format_name)
     predictors = make_predictors(cfg, corpora, problems)  # fails here, before any work, on a bad model
 
     train_labels = sorted({e.label for s in corpora.train for e in s.entities})
     if not train_labels:
         raise OptionError("--train", "the training corpus has no entities")
-    if corpora.demo:
-        from nerprobe.models.tiny import demo_labelset
-
-        labelset = demo_labelset()
-    else:
-        labelset = label_set_for(train_labels)
+    labelset = prompting.labelset
+    outside = sorted(set(train_labels) - set(labelset.names))
+    if outside:
+        problems.append(f"labels: the training corpus uses labels outside the prompts' label set: {', '.join(outside)}")
     test_labels = {e.label for s in corpora.test for e in s.entities}
     for lab in sorted(test_labels - set(train_labels)):
         problems.append(f"--test: label {lab!r} never occurs in training; its mentions count as misses")
@@ -409,6 +426,7 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
                  "n_train": len(corpora.train), "n_test": len(corpora.test)},
         "seed": cfg.seed,
         "format": cfg.format_name,
+        "prompting": prompting.manifest(),
         "labelset": {"names": list(labelset.names), "known_set": next(
             (k for k, v in LABEL_SETS.items() if v == labelset), None)},
         "probes": {n: {"items": len(ps), "params": ps.params, "seed": ps.seed} for n, ps in sets.items()},
