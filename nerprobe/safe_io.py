@@ -31,6 +31,8 @@ from nerprobe.errors import InputError, NerprobeError
 
 #: Most characters of a user's line or value quoted in an error message.
 QUOTE_LIMIT = 200
+#: Longest file or folder name most file systems accept, in bytes.
+NAME_MAX = 255
 #: Deepest JSON nesting accepted; real corpora, predictions and run files stay below 20.
 MAX_JSON_DEPTH = 200
 
@@ -244,6 +246,7 @@ def check_output_file(path, inputs: Iterable = (), *, what: str = "output") -> P
     shown = str(path)
     if p.name in ("", ".", ".."):
         raise NerprobeError(f"{shown}: the {what} must name a file, not a folder")
+    _check_name_length(p, shown)
     for inp in inputs:
         if inp is not None and same_file(p, inp):
             raise NerprobeError(f"{shown}: the {what} is the input file {inp}; choose another path (nothing written)")
@@ -255,6 +258,13 @@ def check_output_file(path, inputs: Iterable = (), *, what: str = "output") -> P
     return p
 
 
+def _check_name_length(p: Path, shown: str) -> None:
+    """Every part of ``p`` fits the file system's name limit (else nothing could be written, after the work)."""
+    for part in p.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise NerprobeError(f"{quote(shown)}: a name in this path is longer than {NAME_MAX} bytes")
+
+
 def check_output_dir(path, inputs: Iterable = (), *, what: str = "output folder") -> Path:
     """``Path(path)`` once it is safe to write a folder there; ``NerprobeError`` naming it otherwise.
 
@@ -264,6 +274,7 @@ def check_output_dir(path, inputs: Iterable = (), *, what: str = "output folder"
     """
     p = Path(path)
     shown = str(path)
+    _check_name_length(p, shown)
     if p.absolute().name in ("", ".", "..") or p.resolve() == Path.cwd().resolve() or p.resolve() == p.resolve().parent:
         raise NerprobeError(f"{shown}: the {what} must be a new or nerprobe-written folder, not the current "
                             "folder or a root")
@@ -294,7 +305,7 @@ def atomic_writer(path, mode: str = "w", encoding: str | None = "utf-8") -> Iter
     ``path``; on an exception it is removed and ``path`` is left as it was. Missing folders are created."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:64]}.", suffix=".tmp", dir=p.parent)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as fh:
             yield fh

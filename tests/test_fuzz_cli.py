@@ -209,6 +209,11 @@ def ws(tmp_path_factory) -> Workspace:
     good_alpaca = inputs / "good_xml_alpaca.json"
     good_alpaca.write_text(json.dumps([{"instruction": "tag", "input": "EU rejects German call",
                                         "output": "<ORG>EU</ORG> rejects <MISC>German</MISC> call"}]))
+    (inputs / "nested.jsonl").write_bytes(_jsonl({"text": "EU Bank", "entities": [[0, 7, "ORG"], [0, 2, "LOC"]]}))
+    (inputs / "labels_other.json").write_bytes(b'["PER", "LOC"]')
+    (inputs / "genia_small.xml").write_bytes(
+        b"<set><article><articleinfo><bibliomisc>MEDLINE:1</bibliomisc></articleinfo><title><sentence>"
+        b"<cons sem='G#DNA_x'>IL-2 gene</cons> expression</sentence></title></article></set>")
     (inputs / "hardlink.jsonl").hardlink_to(good_jsonl)
     (inputs / "symlink.jsonl").symlink_to(good_jsonl)
     # a model folder that passes the pre-load checks; it is never loaded (the corpus or the output stops first)
@@ -222,7 +227,7 @@ def ws(tmp_path_factory) -> Workspace:
     (user / "notes.txt").write_text("my notes\n")
     # a real (lookup baseline) memorization run for report; made before the snapshots
     run = root / "runs" / "mem"
-    r = CliRunner().invoke(app, ["memorization", "--model", "lookup", "--limit", "5", "--n-resamples", "100",
+    r = CliRunner().invoke(app, ["memorization", "--model", "lookup", "--limit", "5",
                                  "--no-progress", "--out", str(run)])
     assert r.exit_code == 0, r.output
     return Workspace(root, inputs, good_jsonl, good_conll, good_alpaca, model, run, user)
@@ -352,6 +357,39 @@ def _cases() -> list[Case]:
     cases.append(Case("retention-data-dir[missing]", ret[:-1] + ["--data-dir", "{in}/missing.jsonl", "--out",
                                                                  "{root}/out/r"], "missing.jsonl"))
 
+    # reader options that do not fit the file
+    for tag, args, shown in [
+        ("format-jsonl-on-conll", ["--format", "jsonl", "{in}/good.txt"], "good.txt"),
+        ("format-genia-on-jsonl", ["--format", "genia", "{in}/good.jsonl"], "good.jsonl"),
+        ("format-alpaca-on-jsonl", ["--format", "alpaca:xml", "{in}/good.jsonl"], "good.jsonl"),
+        ("format-unknown", ["--format", "nope", "{in}/good.jsonl"], "--format"),
+        ("tag-column-missing", ["--tag-column", "5", "{in}/good.txt"], "good.txt"),
+        ("scheme-strict", ["--scheme", "iobes", "{in}/good.txt"], "good.txt"),
+        ("scheme-unknown", ["--scheme", "nope", "{in}/good.txt"], "nope"),
+        ("split-not-genia", ["--split", "test", "{in}/good.jsonl"], "--split"),
+        ("split-without-lists", ["--split", "test", "{in}/genia_small.xml"], "test.txt"),
+    ]:
+        cases.append(Case(f"data-stats-options[{tag}]", ["data", "stats", *args], shown))
+        cases.append(Case(f"data-convert-options[{tag}]", ["data", "convert", *args, "{root}/out/c.jsonl"], shown))
+    long_name = "n" * 300 + ".jsonl"
+    cases += [
+        Case("data-stats[name-too-long]", ["data", "stats", "{in}/" + long_name], long_name[:50]),
+        Case("data-convert-out[name-too-long]", ["data", "convert", "{in}/good.jsonl", "{root}/out/" + long_name],
+             long_name[:50]),
+        Case("data-convert-out[to-unknown]", ["data", "convert", "{in}/good.jsonl", "{root}/out/c.x", "--to", "x"],
+             "--to"),
+        Case("data-convert-out[nested-to-conll]", ["data", "convert", "{in}/nested.jsonl", "{root}/out/c.txt"],
+             "nested"),
+        Case("formats-labels[directory]", ["formats", "convert", "{in}/good.jsonl", "--format", "xml", "--labels",
+                                           "{in}/a_directory.jsonl", "--out", "{root}/out"], "a_directory.jsonl"),
+        Case("formats-labels[outside-set]", ["formats", "convert", "{in}/good.jsonl", "--format", "xml", "--labels",
+                                             "{in}/labels_other.json", "--out", "{root}/out"], "ORG"),
+        Case("train-labels[directory]", ["train", "--model", "{model}", "--train", "{in}/good.jsonl", "--labels",
+                                         "{in}/a_directory.jsonl", "--out", "{root}/out/a"], "a_directory.jsonl"),
+        Case("generate-out[name-too-long]", ["generate", "--model", "{model}", "--input", "{in}/good.jsonl",
+                                             "--format", "xml", "--out", "{root}/out/" + long_name], long_name[:50]),
+    ]
+
     # report over run folders that are not runs, or runs with broken files
     for name in list(BAD_CORPORA)[:8] + ["a_directory.jsonl", "missing.jsonl"]:
         cases.append(Case(f"report-input[{name}]", ["report", "{in}/" + name, "--out", "{root}/out/report"],
@@ -418,4 +456,4 @@ def test_case_count():
     commands = {c.args[0] if c.args[0] not in ("data", "formats") else " ".join(c.args[:2]) for c in CASES}
     assert commands == {"data stats", "data convert", "formats convert", "score", "generate", "train",
                         "memorization", "retention", "report"}
-    assert len(CASES) >= 400
+    assert len(CASES) >= 700
