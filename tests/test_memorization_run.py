@@ -29,8 +29,7 @@ def cli():
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    result = run_memorization(MemorizationConfig(model="lookup", out=out, n_resamples=200, progress=False),
-                              log=lambda m: None)
+    result = run_memorization(MemorizationConfig(model="lookup", out=out, progress=False), log=lambda m: None)
     return out, result
 
 
@@ -47,8 +46,20 @@ def test_run_directory_is_complete_and_reloadable(demo_run):
         assert [json.loads(line)["id"] for line in lines] == [it.id for it in ps]
     assert json.loads((out / "scores.json").read_text()).keys() == {"lookup", "context-only"}
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["holm"]["n"] == len(stats["comparisons"]) > 0
-    assert all(c["p_holm"] >= c["p_value"] for c in stats["comparisons"])
+    family = stats["family"]
+    # declared: the subject (the lookup baseline, running alone) vs the context-only control on each probe set, and
+    # its own F1 drop; nothing else is tested, and Holm runs over exactly those
+    assert [h["name"] for h in family["hypotheses"]] == manifest["family"]
+    assert {(h["a"], h["b"]) for h in family["hypotheses"]} == {("context-only", "lookup"), ("lookup", "lookup")}
+    assert len(family["hypotheses"]) == len(manifest["probes"]) + 1 == family["m"] + len(family["untested"])
+    tested = [c for c in stats["comparisons"] if c["in_family"]]
+    assert stats["holm"]["n"] == family["m"] == len(tested) and {c["name"] for c in tested} <= set(manifest["family"])
+    assert all(c["p_holm"] >= c["p_value"] for c in tested)
+    assert family["n_resamples"] == manifest["n_resamples"] >= family["min_resamples"] == 20 * len(
+        family["hypotheses"]) / 0.05
+    others = [c for c in stats["comparisons"] if not c["in_family"]]
+    assert [c["name"] for c in others] == ["context-only: original vs unseen-entities"]
+    assert others[0]["p_value"] is None and "p_holm" not in others[0] and others[0]["ci_difference"]
 
 
 def test_controls_land_at_their_ends(demo_run):
@@ -66,8 +77,9 @@ def test_controls_land_at_their_ends(demo_run):
     assert drop["difference"] < -0.5 and drop["reject"]
     strata = scores["lookup"]["coverage"]["strata"]
     assert strata["seen_same"]["recall"]["estimate"] == 1.0 and strata["unseen"]["recall"]["estimate"] == 0.0
-    # the memorizer is perfectly separated by seen/unseen: reported, not crashed
+    # the memorizer is perfectly separated by seen/unseen: reported, not crashed, and no odds ratio printed
     assert result["stats"]["regression"]["lookup"]["status"] == "separation"
+    assert not result["stats"]["regression"]["lookup"]["odds_ratios"]
     assert result["stats"]["regression"]["context-only"]["status"] == "no_variation"
 
 
@@ -82,10 +94,11 @@ def test_regression_odds_ratios_recover_the_effect():
         p = 1 / (1 + np.exp(-(-1.0 + 1.5 * seen)))  # odds ratio of seen = e^1.5 ≈ 4.5
         rows.append({"correct": rng.random() < p, "seen": seen, "consistency": rng.random() if seen else None,
                      "label": str(rng.choice(["PER", "LOC"])), "n_tokens": n_tok})
+    rows = [{**r, "sentence": f"s{i // 5}"} for i, r in enumerate(rows)]
     fit = entity_logit(rows)
-    assert fit["status"] == "ok"
-    seen = fit["odds_ratios"]["seen"]
-    assert seen["low"] < np.exp(1.5) < seen["high"] and seen["low"] > 1.5
+    assert fit.status == "ok"
+    seen = fit.odds_ratios["seen"]
+    assert seen.low < np.exp(1.5) < seen.high and seen.low > 1.5
 
 
 def test_position_between_ends():
@@ -105,9 +118,9 @@ def test_cli_lookup_on_a_real_conll_slice(data_dir, tmp_path):
     out = tmp_path / "run"
     r = CliRunner().invoke(cli(), ["memorization", "--model", "lookup", "--train", str(tmp_path / "train.txt"),
                                    "--test", str(tmp_path / "test.txt"), "--probes", "coverage,unseen-entities",
-                                   "--probes", "pair-lookup", "--n-resamples", "100", "--out", str(out),
-                                   "--no-progress"])
+                                   "--probes", "pair-lookup", "--out", str(out), "--no-progress"])
     assert r.exit_code == 0, r.output
+    assert "1 declared paired tests" in r.output  # the lookup baseline alone: its F1 drop
     assert "never occurs in training" in r.output and "without entities" in r.output
     scores = json.loads((out / "scores.json").read_text())
     assert scores["lookup"]["unseen-entities"]["recall"] < 0.05
@@ -122,6 +135,8 @@ def test_cli_lookup_on_a_real_conll_slice(data_dir, tmp_path):
     (["--probes", "magic"], "--probes: unknown probe"),
     (["--limit", "0"], "--limit: must be at least 1"),
     (["--normalize", "stem"], "--normalize: unknown normalization"),
+    (["--n-resamples", "1000"], "--n-resamples: 1000 is too few for a family of 8 test(s) at alpha 0.05: the minimum is "
+                                "3200"),
 ])
 def test_cli_bad_options_one_line(tmp_path, args, message):
     r = CliRunner().invoke(cli(), ["memorization", "--model", "lookup", "--out", str(tmp_path / "r"), *args])
@@ -143,7 +158,7 @@ def test_random_hf_model_runs_through_the_cache(tmp_path):
     from tests.model_fixtures import make_random_tiny_model
 
     model_dir = make_random_tiny_model(tmp_path / "m")
-    cfg = dict(model=str(model_dir), baseline="none", out=tmp_path / "run", limit=3, n_resamples=100,
+    cfg = dict(model=str(model_dir), baseline="none", out=tmp_path / "run", limit=3,
                max_new_tokens=12,
                probes=("coverage", "unseen-entities"), cache_dir=tmp_path / "cache", progress=False)
     first = run_memorization(MemorizationConfig(**cfg), log=lambda m: None)
@@ -167,7 +182,7 @@ def test_random_hf_model_runs_through_the_cache(tmp_path):
 def test_tiny_tuned_model_end_to_end(tmp_path):
     """The embedded tiny model (base + xml LoRA, built once and cached) through every probe, with --limit."""
     out = tmp_path / "run"
-    r = CliRunner().invoke(cli(), ["memorization", "--model", "tiny", "--limit", "3", "--n-resamples", "100",
+    r = CliRunner().invoke(cli(), ["memorization", "--model", "tiny", "--limit", "3",
                                    "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
     assert r.exit_code == 0, r.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -177,7 +192,9 @@ def test_tiny_tuned_model_end_to_end(tmp_path):
     stats = json.loads((out / "stats.json").read_text())
     assert {"coverage", "unseen-entities", "type-swaps", "pair-lookup"} <= set(scores["model"])
     kinds = {c["kind"] for c in stats["comparisons"]}
-    assert kinds == {"original_vs_unseen", "tuned_vs_base", "model_vs_lookup"}
+    assert kinds == {"original_vs_unseen", "tuned_vs_base", "vs_control"}
+    assert not any(c["kind"] != "original_vs_unseen" and c["a"] != "model" and c["b"] != "model"
+                   for c in stats["comparisons"])  # no baseline vs lookup: not a hypothesis anyone asked
     # the tuned model learned the xml format: its outputs on the original sentences parse
     status = scores["model"]["coverage"]["parse_status"]
     assert status.get("failed", 0) < 3

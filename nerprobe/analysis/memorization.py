@@ -2,8 +2,15 @@
 
 Every figure is a fraction in [0, 1] with a percentile bootstrap CI (``nerprobe.analysis.significance``); a rate
 (pair-lookup accuracy, context-following under type swaps) is scored as the recall of a one-label statistics array
-(correct, 1, 1) per item, so the same vectorized bootstrap serves spans and rates. Paired comparisons use the paired
-bootstrap and are Holm-corrected together as one family (``holm_family``).
+(correct, 1, 1) per item, so the same vectorized bootstrap serves spans and rates.
+
+Tests. The hypotheses are declared before anything is scored (``declared_family``): per probe set, the subject (the
+tuned model; the lookup baseline when it runs alone) against its base and against each control (the lookup
+baseline, the context-only control), and the subject's F1 drop from the original sentences to the unseen-entities
+set. Nothing else is a test: comparisons between the controls, or between the base and a control, are not computed,
+and the other predictors' F1 drops are estimates with CIs only (``in_family: false``, no p-value). Holm runs over
+exactly the family (``holm_family``), and the number of resamples comes from its size
+(``significance.resamples_for_family``).
 
 Memorization indicators, each 0 at the context-only end and (about) 1 at the memorizer end:
 - ``f1_drop``: F1 on the original test sentences minus F1 on the same sentences with unseen entities;
@@ -17,6 +24,7 @@ context end is the ideal 0.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -26,6 +34,8 @@ from nerprobe.analysis.spans import prf, prf_arrays, span_stats
 from nerprobe.data.model import Entity
 
 INDICATORS = ("f1_drop", "memory_following", "pair_lookup_gain")
+ALPHA = 0.05
+"""Level of the declared family's tests (Holm) and of the resample rule."""
 
 
 def rate(totals: np.ndarray) -> np.ndarray:
@@ -64,23 +74,69 @@ def rate_with_ci(outcomes: Sequence[bool], n_resamples: int, seed: int) -> dict:
 
 
 def compare(name: str, kind: str, stats_a: np.ndarray, stats_b: np.ndarray, metric, n_resamples: int,
-            seed: int, **about) -> dict:
-    """One paired comparison (b - a) as a JSON-ready dict with its bootstrap p-value; ``about`` is stored too."""
+            seed: int, in_family: bool = True, **about) -> dict:
+    """One paired comparison (b - a) as a JSON-ready dict; ``about`` is stored too.
+
+    A comparison of the declared family carries its bootstrap ``p_value`` (and its ``p_value_method``); one outside
+    it (``in_family=False``) is an estimate with a CI only, ``p_value`` None, so that no table can present it as a
+    test."""
     r = paired_bootstrap(stats_a, stats_b, metric, n_resamples=n_resamples, seed=seed)
-    return {"name": name, "kind": kind, **about, "metric": r.metric, "score_a": r.score_a, "score_b": r.score_b,
-            "difference": r.difference, "ci_difference": list(r.ci_difference), "p_value": r.p_value,
-            "n_items": r.n_items, "signature": r.signature}
+    out = {"name": name, "kind": kind, **about, "in_family": in_family, "metric": r.metric, "score_a": r.score_a,
+           "score_b": r.score_b, "difference": r.difference, "ci_difference": list(r.ci_difference),
+           "p_value": r.p_value if in_family else None, "n_items": r.n_items, "signature": r.signature}
+    if in_family:
+        out["p_value_method"] = r.p_value_method
+    return out
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One declared test of a memorization run: ``b`` against ``a`` on probe set ``probe`` (difference b - a)."""
+
+    name: str
+    kind: str  # "tuned_vs_base", "vs_control" or "original_vs_unseen"
+    probe: str
+    a: str
+    b: str
+
+    def to_dict(self) -> dict:
+        """The hypothesis as a JSON-ready dict."""
+        return asdict(self)
+
+
+def declared_family(subject: str, probes: Sequence[str], base: str | None = None,
+                    controls: Sequence[str] = ()) -> tuple[Hypothesis, ...]:
+    """The family of a run, declared from its roles before anything is scored.
+
+    Per probe set in ``probes``: ``subject`` vs ``base`` (kind ``tuned_vs_base``) and ``subject`` vs each of
+    ``controls`` (``vs_control``); and, when ``coverage`` and ``unseen-entities`` both run, the subject's F1 on the
+    unseen-entities set against the same sentences' original F1 (``original_vs_unseen``), the hypothesis that probe
+    exists for. Returns the hypotheses in that order.
+    """
+    out = []
+    for probe in probes:
+        if base is not None:
+            out.append(Hypothesis(f"{subject} vs {base}: {probe}", "tuned_vs_base", probe, base, subject))
+        for control in controls:
+            if control != subject:
+                out.append(Hypothesis(f"{subject} vs {control}: {probe}", "vs_control", probe, control, subject))
+    if "coverage" in probes and "unseen-entities" in probes:
+        out.append(Hypothesis(f"{subject}: original vs unseen-entities", "original_vs_unseen", "unseen-entities",
+                              subject, subject))
+    return tuple(out)
 
 
 def holm_family(comparisons: list[dict], alpha: float = 0.05) -> dict:
-    """Holm-adjust the p-values of all ``comparisons`` as one family, in place (``p_holm``, ``reject``)."""
-    if not comparisons:
-        return {"n": 0}
-    res = holm([c["p_value"] for c in comparisons], alpha=alpha)
-    for c, adj, rej in zip(comparisons, res.adjusted, res.reject):
+    """Holm-adjust the p-values of the comparisons in the family (``in_family``, default True) as one family, in
+    place (``p_holm``, ``reject``); the others get neither. Returns ``n``, ``alpha``, ``method``, ``signature``."""
+    tested = [c for c in comparisons if c.get("in_family", True)]
+    if not tested:
+        return {"n": 0, "alpha": alpha}
+    res = holm([c["p_value"] for c in tested], alpha=alpha)
+    for c, adj, rej in zip(tested, res.adjusted, res.reject):
         c["p_holm"] = float(adj)
         c["reject"] = bool(rej)
-    return {"n": len(comparisons), "alpha": alpha, "method": res.method, "signature": res.signature}
+    return {"n": len(tested), "alpha": alpha, "method": res.method, "signature": res.signature}
 
 
 # -- per-probe scoring -----------------------------------------------------------------------------------------
@@ -207,21 +263,43 @@ def memorization_summary(by_predictor: dict[str, dict], memorizer: str, context:
     return summary
 
 
+def _cluster_ids(sentence, original_id: str) -> dict:
+    return {"document": sentence.doc_id, "sentence": original_id}
+
+
 def regression_rows(coverage_set, coverage_preds, unseen_set=None, unseen_preds=None) -> list[dict]:
-    """Per-entity rows for ``regression.entity_logit``: the original test mentions (seen or not, consistency from
-    the coverage facts) and, when given, the mentions of the unseen-entities set (unseen, consistency 0)."""
+    """Rows for ``regression.entity_logit``: one per (entity, condition).
+
+    Condition ``original``: every gold mention of the coverage set (seen in training or not, consistency from the
+    coverage facts). Condition ``unseen-replacement``: the same entity slot in the unseen-entities set, when the probe
+    replaced its mention (unseen, consistency 0). ``entity`` names the slot (original sentence id, span, label) in
+    both, so a replaced entity has exactly two rows; ``document`` (None when the corpus has none) and ``sentence``
+    (the original sentence id) give the clusters.
+    """
     rows = []
+    where = {}
     for it, p in zip(coverage_set.items, coverage_preds):
         pset = {(e.start, e.end, e.label) for e in p}
+        where[it.original_id] = _cluster_ids(it.sentence, it.original_id)
         for f in it.meta["entities"]:
-            rows.append({"correct": (f["start"], f["end"], f["label"]) in pset, "seen": f["stratum"] != "unseen",
-                         "consistency": f["consistency"], "label": f["label"], "n_tokens": f["n_tokens"]})
+            rows.append({"entity": f"{it.original_id}:{f['start']}-{f['end']}:{f['label']}", "condition": "original",
+                         "correct": (f["start"], f["end"], f["label"]) in pset, "seen": f["stratum"] != "unseen",
+                         "consistency": f["consistency"], "label": f["label"], "n_tokens": f["n_tokens"],
+                         **where[it.original_id]})
     if unseen_set is not None:
         for it, p in zip(unseen_set.items, unseen_preds):
             pset = {(e.start, e.end, e.label) for e in p}
-            replaced = {ch.new for ch in it.changes if ch.how in ("pool", "faker")}
-            for e in it.sentence.entities:
-                if e in replaced:
-                    rows.append({"correct": (e.start, e.end, e.label) in pset, "seen": False, "consistency": None,
-                                 "label": e.label, "n_tokens": len(it.sentence.surface(e).split())})
+            ids = where.get(it.original_id) or _cluster_ids(it.sentence, it.original_id)
+            done = set()
+            for ch in it.changes:
+                if ch.how not in ("pool", "faker") or ch.new is None or ch.original is None:
+                    continue
+                o, e = ch.original, ch.new
+                entity = f"{it.original_id}:{o.start}-{o.end}:{o.label}"
+                if entity in done:
+                    continue
+                done.add(entity)
+                rows.append({"entity": entity, "condition": "unseen-replacement",
+                             "correct": (e.start, e.end, e.label) in pset, "seen": False, "consistency": None,
+                             "label": e.label, "n_tokens": len(it.sentence.surface(e).split()), **ids})
     return rows

@@ -70,7 +70,9 @@ def memorization(
                                           "(repeatable or comma-separated)"),
     limit: Optional[int] = typer.Option(None, "--limit", help="a seeded random subset of N test sentences (and N pairs)"),
     seed: int = typer.Option(0, "--seed", help="seed of the probe sets and the bootstrap"),
-    n_resamples: int = typer.Option(1000, "--n-resamples", min=100, help="bootstrap resamples"),
+    n_resamples: Optional[int] = typer.Option(None, "--n-resamples", min=1, help="bootstrap resamples (default: "
+                                              "chosen from the declared family, at least 20 x tests / 0.05; fewer "
+                                              "are refused)"),
     normalize: str = typer.Option("casefold", "--normalize", help="mention normalization: casefold, exact, "
                                                                    "whitespace, alnum"),
     replacement_source: str = typer.Option("auto", "--replacement-source", help="auto, pool or faker"),
@@ -85,6 +87,7 @@ def memorization(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run the memorization probes with the model, its baseline and the lookup baseline; write the run directory."""
+    from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
     from nerprobe.probes.run import MemorizationConfig, run_memorization
     from nerprobe.safe_io import check_input_file, check_run_dir
@@ -103,14 +106,19 @@ def memorization(
         cache_dir=cache_dir, lenient=lenient, out=out, progress=progress,
         command="probe " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
-    with as_option("labels", "--labels"):
-        result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
+    try:
+        with as_option("labels", "--labels"):
+            result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
+    except TooFewResamples as err:
+        raise OptionError("--n-resamples", err.reason) from None
     for problem in result["manifest"]["problems"]:
         warn(problem)
     console.print(summary_table(result))
+    family = result["stats"]["family"]
     holm = [c for c in result["stats"]["comparisons"] if c.get("reject")]
-    console.print(f"{len(result['stats']['comparisons'])} paired comparisons (Holm), {len(holm)} significant at 0.05; "
-                  f"run written to {out}", highlight=False, soft_wrap=True)
+    console.print(f"{family['m']} declared paired tests (Holm over exactly these, {family['n_resamples']} resamples), "
+                  f"{len(holm)} significant at {family['alpha']:g}; run written to {out}", highlight=False,
+                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

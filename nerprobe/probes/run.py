@@ -46,7 +46,7 @@ class MemorizationConfig:
     limit: int | None = None
     seed: int = 0
     out: Path = Path("runs/memorization")
-    n_resamples: int = 1000
+    n_resamples: int | None = None  # None: chosen from the declared family (significance.resamples_for_family)
     normalize: str = "casefold"
     pool: Path | None = None
     replacement_source: str = "auto"
@@ -288,44 +288,94 @@ def _comparison_stats(probe_set, preds, labels):
     return probe_span_stats(probe_set, preds, labels), "micro-f1"
 
 
-def score_run(sets: dict, predictions: dict, labelset, index, cfg: MemorizationConfig) -> tuple[dict, dict]:
-    """``(scores, stats)``: per-predictor per-probe scores; comparisons with Holm, summary and regressions."""
+def run_family(predictor_names, probe_names) -> tuple:
+    """The declared family (``memorization.declared_family``) of a run with these predictors and probe sets: the
+    subject is the model (the lookup baseline when it runs alone), its base the baseline, its controls the lookup
+    baseline and the context-only control."""
+    from nerprobe.analysis.memorization import declared_family
+
+    names = list(predictor_names)
+    subject = MODEL if MODEL in names else LOOKUP
+    return declared_family(subject, list(probe_names), BASELINE if BASELINE in names else None,
+                           [c for c in (LOOKUP, CONTEXT) if c in names and c != subject])
+
+
+def family_resamples(family, requested: int | None) -> int:
+    """The run's number of resamples: ``requested`` if the family allows it (else ``TooFewResamples``), or the
+    family's minimum (at least ``significance.DEFAULT_RESAMPLES``)."""
+    from nerprobe.analysis.memorization import ALPHA
+    from nerprobe.analysis.significance import resamples_for_family
+
+    return resamples_for_family(len(family), ALPHA, requested)
+
+
+def _drop_stats(sets: dict, by_set: dict, labels: dict):
+    """(original, unseen) span statistics of one predictor, the original sentences in the unseen set's order."""
+    from nerprobe.analysis.memorization import probe_span_stats
+
+    cov, uns = sets["coverage"], sets["unseen-entities"]
+    pos = {it.id: i for i, it in enumerate(cov.items)}
+    order = [pos[it.original_id] for it in uns.items]
+    both = sorted(set(labels["coverage"]) | set(labels["unseen-entities"]))
+    original = probe_span_stats(cov, by_set["coverage"], both)[order]
+    return original, probe_span_stats(uns, by_set["unseen-entities"], both)
+
+
+def score_run(sets: dict, predictions: dict, labelset, index, cfg: MemorizationConfig,
+              family: tuple | None = None) -> tuple[dict, dict]:
+    """``(scores, stats)``: per-predictor per-probe scores; the declared family's comparisons with Holm over exactly
+    it (``family``: default ``run_family`` of the predictions), the other predictors' F1 drops as estimates, the
+    summary and the regressions. ``stats["family"]`` lists the hypotheses, those left untested and why, and the
+    resampling."""
     from nerprobe.analysis.memorization import (
-        compare, holm_family, indicators, memorization_summary, probe_span_stats, regression_rows, score_probe,
+        ALPHA, compare, holm_family, indicators, memorization_summary, regression_rows, score_probe,
     )
     from nerprobe.analysis.regression import entity_logit
+    from nerprobe.analysis.significance import min_resamples
+
+    if family is None:
+        family = run_family(predictions, sets)
+    n_resamples = family_resamples(family, cfg.n_resamples)
 
     labels = {}
     for name, ps in sets.items():
         names = set(_labelset_for(ps, labelset).names)
         labels[name] = sorted(names | {e.label for s in ps.sentences for e in s.entities})
-    scores = {p: {name: score_probe(sets[name], preds, labels[name], index, cfg.n_resamples, cfg.seed)
+    scores = {p: {name: score_probe(sets[name], preds, labels[name], index, n_resamples, cfg.seed)
                   for name, preds in by_set.items()} for p, by_set in predictions.items()}
     comparisons: list[dict] = []
-    if "coverage" in sets and "unseen-entities" in sets:
-        cov, uns = sets["coverage"], sets["unseen-entities"]
-        pos = {it.id: i for i, it in enumerate(cov.items)}
-        order = [pos[it.original_id] for it in uns.items]
-        both = sorted(set(labels["coverage"]) | set(labels["unseen-entities"]))
+    untested: dict[str, str] = {}
+    for h in family:
+        missing = [x for x in (h.a, h.b) if x not in predictions]
+        if missing or h.probe not in sets:
+            untested[h.name] = f"{missing[0]} has no results" if missing else f"probe set {h.probe} did not run"
+            continue
+        if h.kind == "original_vs_unseen":
+            orig, new = _drop_stats(sets, predictions[h.b], labels)
+            comparisons.append(compare(h.name, h.kind, orig, new, "micro-f1", n_resamples, cfg.seed, predictor=h.b))
+            continue
+        ps = sets[h.probe]
+        sa, metric = _comparison_stats(ps, predictions[h.a][h.probe], labels[h.probe])
+        sb, _ = _comparison_stats(ps, predictions[h.b][h.probe], labels[h.probe])
+        if not len(sa):
+            untested[h.name] = "no items to compare"
+            continue
+        comparisons.append(compare(h.name, h.kind, sa, sb, metric, n_resamples, cfg.seed, probe=h.probe, a=h.a,
+                                   b=h.b))
+    tested_drops = {c.get("predictor") for c in comparisons if c["kind"] == "original_vs_unseen"}
+    if "coverage" in sets and "unseen-entities" in sets:  # the indicator of every predictor: estimates, not tests
         for p, by_set in predictions.items():
-            orig = probe_span_stats(cov, by_set["coverage"], both)[order]
-            new = probe_span_stats(uns, by_set["unseen-entities"], both)
-            comparisons.append(compare(f"{p}: original vs unseen-entities", "original_vs_unseen", orig, new,
-                                       "micro-f1", cfg.n_resamples, cfg.seed, predictor=p))
-    pairs = []
-    if MODEL in predictions and BASELINE in predictions:
-        pairs.append((BASELINE, MODEL, "tuned_vs_base"))
-    for p in predictions:
-        if p != LOOKUP:
-            pairs.append((LOOKUP, p, "model_vs_lookup"))
-    for a, b, kind in pairs:
-        for name, ps in sets.items():
-            sa, metric = _comparison_stats(ps, predictions[a][name], labels[name])
-            sb, _ = _comparison_stats(ps, predictions[b][name], labels[name])
-            if len(sa):
-                comparisons.append(compare(f"{b} vs {a}: {name}", kind, sa, sb, metric, cfg.n_resamples, cfg.seed,
-                                           probe=name, a=a, b=b))
-    family = holm_family(comparisons)
+            if p not in tested_drops:
+                orig, new = _drop_stats(sets, by_set, labels)
+                comparisons.append(compare(f"{p}: original vs unseen-entities", "original_vs_unseen", orig, new,
+                                           "micro-f1", n_resamples, cfg.seed, in_family=False, predictor=p))
+    holm_res = holm_family(comparisons, alpha=ALPHA)
+    declared = {
+        "hypotheses": [h.to_dict() for h in family], "m": holm_res["n"], "untested": untested, "alpha": ALPHA,
+        "correction": "holm over exactly the tested hypotheses", "n_resamples": n_resamples,
+        "min_resamples": min_resamples(len(family), ALPHA) if family else 0,
+        "resamples_rule": "at least ceil(20 m / alpha) for the m declared hypotheses",
+    }
     ind = {p: indicators(scores[p], comparisons, p) for p in predictions}
     summary = memorization_summary(ind, LOOKUP, CONTEXT if CONTEXT in predictions else None)
     regressions = {}
@@ -333,8 +383,9 @@ def score_run(sets: dict, predictions: dict, labelset, index, cfg: MemorizationC
         for p, by_set in predictions.items():
             rows = regression_rows(sets["coverage"], by_set["coverage"], sets.get("unseen-entities"),
                                    by_set.get("unseen-entities"))
-            regressions[p] = entity_logit(rows)
-    stats = {"comparisons": comparisons, "holm": family, "summary": summary, "regression": regressions}
+            regressions[p] = entity_logit(rows).to_dict()
+    stats = {"family": declared, "comparisons": comparisons, "holm": holm_res, "summary": summary,
+             "regression": regressions}
     return scores, stats
 
 
@@ -401,6 +452,8 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     problems += list(prompting.warnings)
     cfg = dataclasses.replace(cfg, format_name=prompting.format_name)
     predictors = make_predictors(cfg, corpora, problems)  # fails here, before any work, on a bad model
+    family = run_family([n.name for n in predictors], names)
+    cfg = dataclasses.replace(cfg, n_resamples=family_resamples(family, cfg.n_resamples))  # too few: refused here
 
     train_labels = sorted({e.label for s in corpora.train for e in s.entities})
     if not train_labels:
@@ -432,6 +485,7 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
         "probes": {n: {"items": len(ps), "params": ps.params, "seed": ps.seed} for n, ps in sets.items()},
         "limit": cfg.limit,
         "n_resamples": cfg.n_resamples,
+        "family": [h.name for h in family],  # the declared hypotheses (Holm runs over these; see stats.json)
         "normalize": cfg.normalize,
         "replacement_source": cfg.replacement_source,
         "problems": problems,
@@ -459,7 +513,7 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     complete = {p: by for p, by in predictions.items() if set(by) == set(sets)}
     for p in set(predictions) - set(complete):
         problems.append(f"{p}: left out of the statistics (some probe sets failed)")
-    scores, stats = score_run(sets, complete, labelset, index, cfg)
+    scores, stats = score_run(sets, complete, labelset, index, cfg, family)
     for p in scores:
         for name in scores[p]:
             scores[p][name]["parse_status"] = parse_status[p].get(name, {})
