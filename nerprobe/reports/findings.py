@@ -28,10 +28,12 @@ def memorization_findings(runs: list[Run]) -> list[str]:
                   & comps["name"].str.startswith(f"{r['predictor']}:")] if not comps.empty else comps
         if not c.empty:
             c0 = c.iloc[0]
+            test = (f"p = {p_text(c0['p'])}, Holm p = {p_text(c0['p_holm'])}: "
+                    f"{'significant' if c0['reject'] else 'not significant'} at 0.05" if c0["in_family"]
+                    else "an estimate, not one of the run's declared tests")
             out.append(f"When its test entities are replaced by unseen ones, {who} goes from {pct(c0['score_a'])} to "
                        f"{pct(c0['score_b'])} F1: {ci_text(c0['estimate'], c0['low'], c0['high'], True)} points "
-                       f"(95% paired bootstrap CI; p = {p_text(c0['p'])}, Holm p = {p_text(c0['p_holm'])}: "
-                       f"{'significant' if c0['reject'] else 'not significant'} at 0.05).")
+                       f"(95% paired bootstrap CI; {test}).")
         sw = swaps[(swaps["run"] == r["run"]) & (swaps["predictor"] == r["predictor"])] if not swaps.empty else swaps
         if not sw.empty:
             ctx = sw[sw["rate"] == "context_following"].iloc[0]

@@ -128,7 +128,8 @@ def pair_lookup(runs: list[Run]) -> pd.DataFrame:
 
 
 def memorization_comparisons(runs: list[Run]) -> pd.DataFrame:
-    """The paired comparisons of each memorization run (difference b − a with CI, p, Holm p, significance)."""
+    """The paired comparisons of each memorization run (difference b − a with CI, p, Holm p, significance;
+    ``in_family`` False for an estimate outside the run's declared family, which has no p)."""
     rows = []
     for r in memorization_runs(runs):
         for c in r.stats.get("comparisons", []):
@@ -137,6 +138,7 @@ def memorization_comparisons(runs: list[Run]) -> pd.DataFrame:
                          "score_a": c.get("score_a"), "score_b": c.get("score_b"), "estimate": c.get("difference"),
                          "low": lo, "high": hi, "p": c.get("p_value"), "p_holm": c.get("p_holm"),
                          "reject": bool(c.get("reject")), "n": c.get("n_items"), "signature": c.get("signature"),
+                         "in_family": bool(c.get("in_family", True)),  # older runs tested every comparison
                          "holm_signature": r.stats.get("holm", {}).get("signature")})
     return pd.DataFrame(rows)
 

@@ -171,7 +171,7 @@ def indicators_table(runs: list[Run]) -> Table | None:
                        t.keys.key(drop.get("signature"), mem.get("signature"), gain.get("signature"))])
     if marked:
         t.notes.append("* the F1 drop is significant (paired bootstrap, Holm-adjusted p < 0.05 across the run's "
-                       "comparisons).")
+                       "declared family of tests).")
     return t
 
 
@@ -181,15 +181,20 @@ def comparisons_table(runs: list[Run]) -> Table | None:
     if df.empty:
         return None
     many = df["run"].nunique() > 1
-    t = Table("comparisons", "Paired comparisons (b − a, percentage points, 95% paired bootstrap CI; Holm)",
+    t = Table("comparisons", "Paired comparisons (b − a, percentage points, 95% paired bootstrap CI; Holm over "
+              "each run's declared family)",
               (["run"] if many else []) + ["comparison", "a", "b", "b − a", "p", "p (Holm)", "sig."], [])
     for _, r in df.iterrows():
         star = "*" if r["reject"] else ""
-        t.rows.append(([r["run"]] if many else []) + [r["name"], pct(r["score_a"]), pct(r["score_b"]),
+        name = r["name"] + ("" if r["in_family"] else " †")
+        t.rows.append(([r["run"]] if many else []) + [name, pct(r["score_a"]), pct(r["score_b"]),
                       ci_text(r["estimate"], r["low"], r["high"], True) + star, p_text(r["p"]), p_text(r["p_holm"]),
-                      t.keys.key(r["signature"], r["holm_signature"])])
+                      t.keys.key(r["signature"], r["holm_signature"] if r["in_family"] else None)])
     if df["reject"].any():
         t.notes.append("* Holm-adjusted p < 0.05.")
+    if not df["in_family"].all():
+        t.notes.append("† not in the declared family of tests (the subject against its base and each control per "
+                       "probe set, and its own F1 drop): an estimate with its CI, not a test.")
     return t
 
 
