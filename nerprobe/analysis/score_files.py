@@ -16,22 +16,22 @@ MATCH_MODES = ("strict", "llms4ner")
 for position-free grouped JSON); ``llms4ner``: the study's own count of output against reference output."""
 
 
-def strict_stats(paired: PairedPredictions) -> tuple[np.ndarray, list[str], str]:
+def strict_stats(paired: PairedPredictions, labels: list[str] | None = None) -> tuple[np.ndarray, list[str], str]:
     """``(stats, labels, match)``: exact-span statistics of the paired predictions, or (text, label) multisets when
-    the output format carries no positions (``match`` says which: ``exact`` or ``text``)."""
+    the output format carries no positions (``match`` says which: ``exact`` or ``text``). ``labels`` fixes the
+    label axis (default: the labels of gold and predictions)."""
     from nerprobe.formats import get_format
 
     position_free = paired.format_name is not None and get_format(paired.format_name).position_free
     match = "text" if position_free else "exact"
-    labels = labels_of(paired.gold, paired.predicted)
+    labels = labels if labels is not None else labels_of(paired.gold, paired.predicted)
     return span_stats(paired.gold, paired.predicted, labels, match), labels, match
 
 
-def llms4ner_match_stats(paired: PairedPredictions) -> tuple[np.ndarray, list[str], str]:
-    """``(stats, labels, "llms4ner")``: the LLMs4NER scripts' count of each output against its reference output
-    (the record's ``label``, else the gold file's own output, else the gold entities rendered in the format on the
-    text the model was given)."""
-    from nerprobe.analysis.llms4ner import llms4ner_stats
+def llms4ner_references(paired: PairedPredictions) -> list[str]:
+    """The reference output of each paired prediction for the LLMs4NER count: the record's ``label``, else the
+    gold file's own output, else the gold entities rendered in the format on the text the model was given (in the
+    predictions' label names, symbolized or not). NerprobeError when the predictions hold no output strings."""
     from nerprobe.formats import get_format
 
     if paired.outputs is None or paired.format_name is None:
@@ -39,20 +39,33 @@ def llms4ner_match_stats(paired: PairedPredictions) -> tuple[np.ndarray, list[st
                             "(give alpaca JSON or generated_predictions.jsonl)")
     fmt = get_format(paired.format_name)
     symbol_of = {label: symbol for symbol, label in paired.label_map.items()}
-    gold_labels = sorted({e.label for s in paired.gold for e in s.entities})
+    names = sorted({symbol_of.get(e.label, e.label) for s in paired.gold for e in s.entities})
     references = []
     inputs = paired.inputs or [None] * len(paired.gold)
     for sentence, ref, text in zip(paired.gold, paired.references, inputs):
-        if ref is None:  # the gold entities on the model's input, in the predictions' (maybe symbolized) labels
+        if ref is None:
             sentence = gold_on_input(sentence, text)
-            renamed = sentence.with_entities(
-                type(e)(e.start, e.end, symbol_of.get(e.label, e.label)) for e in sentence.entities
-            ) if symbol_of else sentence
-            ref = fmt.render(renamed, sorted(symbol_of.get(x, x) for x in gold_labels))
+            if symbol_of:
+                sentence = sentence.with_entities(
+                    type(e)(e.start, e.end, symbol_of.get(e.label, e.label)) for e in sentence.entities)
+            ref = fmt.render(sentence, names)
         references.append(ref)
-    names = sorted({symbol_of.get(x, x) for x in gold_labels})
-    stats, labels = llms4ner_stats(paired.format_name, paired.outputs, references, names)
-    return stats, labels, "llms4ner"
+    return references
+
+
+def llms4ner_match_stats(paired: PairedPredictions, labels: list[str] | None = None
+                         ) -> tuple[np.ndarray, list[str], str]:
+    """``(stats, labels, "llms4ner")``: the LLMs4NER scripts' count of each output against its reference output
+    (``llms4ner_references``). ``labels`` fixes the label axis (default: the gold's label names, as the
+    predictions spell them, then any other label met)."""
+    from nerprobe.analysis.llms4ner import llms4ner_stats
+
+    references = llms4ner_references(paired)
+    if labels is None:
+        symbol_of = {label: symbol for symbol, label in paired.label_map.items()}
+        labels = sorted({symbol_of.get(e.label, e.label) for s in paired.gold for e in s.entities})
+    stats, rows = llms4ner_stats(paired.format_name, paired.outputs, references, labels)
+    return stats, rows, "llms4ner"
 
 
 def score_paired(

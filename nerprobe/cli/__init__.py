@@ -10,12 +10,13 @@ import warnings
 
 import typer
 
-from nerprobe.cli import data, demo, formats, memorization, models, report, retention, score, train
+from nerprobe.cli import compare, data, demo, formats, memorization, models, report, retention, score, train
 
 app = typer.Typer(help="Probe LLMs fine-tuned for NER: memorization, retention, reports.", no_args_is_help=True)
 app.add_typer(data.app, name="data")
 app.add_typer(formats.app, name="formats")
 app.command("score")(score.score)
+compare.register(app)
 models.register(app)
 train.register(app)
 retention.register(app)
