@@ -292,6 +292,20 @@ def check_output_dir(path, inputs: Iterable = (), *, what: str = "output folder"
     return p
 
 
+def check_writable_dir(path, *, what: str = "folder") -> Path:
+    """``Path(path)`` when it is a folder that can be written, or can be created; ``NerprobeError`` otherwise. For
+    shared folders (a generation cache) that may hold anything."""
+    p = Path(path).expanduser()
+    _check_name_length(p, str(path))
+    if p.exists() and not p.is_dir():
+        raise NerprobeError(f"{path}: is a file; the {what} must be a folder")
+    if p.exists() and not os.access(p, os.W_OK | os.X_OK):
+        raise NerprobeError(f"{path}: cannot write to the {what} (permission denied)")
+    if not p.exists():
+        _check_parent(p, str(path))
+    return p
+
+
 def is_nerprobe_output(path, markers: Iterable[str]) -> bool:
     """Whether folder ``path`` was written by nerprobe: it holds one of the ``markers`` files (an adapter's
     ``nerprobe_adapter.json``, a run's ``manifest.json``)."""

@@ -90,7 +90,7 @@ def memorization(
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
     from nerprobe.probes.run import MemorizationConfig, run_memorization
-    from nerprobe.safe_io import check_input_file, check_run_dir
+    from nerprobe.safe_io import check_input_file, check_run_dir, check_writable_dir
 
     if limit is not None and limit < 1:
         raise OptionError("--limit", "must be at least 1")
@@ -98,6 +98,8 @@ def memorization(
         if f is not None:
             check_input_file(f)
     check_run_dir(out, [train, test, pool])  # before any model loads or probe set is built
+    if cache_dir is not None:
+        check_writable_dir(cache_dir, what="generation cache")
     names = tuple(p.strip() for item in probes for p in item.split(",") if p.strip())
     cfg = MemorizationConfig(
         model=model, adapter=adapter, baseline=baseline, train=train, test=test, pool=pool, format_name=format, labels=labels,

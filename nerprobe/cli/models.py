@@ -51,7 +51,7 @@ def generate(
     from nerprobe.models.prompting import choose_prompting, trained_prompting
     from nerprobe.models.registry import resolve
     from nerprobe.provenance import file_sha256, sentences_sha256, write_manifest
-    from nerprobe.safe_io import atomic_writer, check_input_file, check_output_file
+    from nerprobe.safe_io import atomic_writer, check_input_file, check_output_file, check_writable_dir
 
     if format is not None and format not in FORMAT_NAMES:
         raise OptionError("--format", f"unknown format '{format}' (one of {', '.join(FORMAT_NAMES)})")
@@ -59,6 +59,8 @@ def generate(
     check_output_file(out, [input], what="--out")  # before any model loads: never the input, never a folder
     manifest_path = out.with_name(out.name + ".manifest.json")
     check_output_file(manifest_path, [input], what="manifest")
+    if cache_dir is not None:
+        check_writable_dir(cache_dir, what="generation cache")
     spec = resolve(model, adapter, format_name=format or "xml")
     check_spec(spec)  # before reading the corpus or any weight
     trained = trained_prompting(spec.adapter)
