@@ -46,7 +46,7 @@ class DemoConfig:
     out: Path = Path("nerprobe-demo")
     size: int = DEFAULT_SIZE
     formats: tuple[str, ...] = DEMO_FORMATS
-    n_resamples: int = 1000
+    n_resamples: int | None = None  # None: each run chooses from its declared family of tests
     progress: bool = True
 
 
@@ -67,7 +67,9 @@ def _memorization(cfg: DemoConfig, fmt: str, adapter: Path, log) -> Path:
     mcfg = MemorizationConfig(model="tiny", adapter=str(adapter), baseline="base", format_name=fmt, limit=cfg.size,
                               n_resamples=cfg.n_resamples, out=out, progress=cfg.progress,
                               command=f"probe memorization --model tiny --adapter {adapter} --format {fmt} "
-                                      f"--limit {cfg.size} --n-resamples {cfg.n_resamples} --out {out}")
+                                      f"--limit {cfg.size}"
+                                      + (f" --n-resamples {cfg.n_resamples}" if cfg.n_resamples else "")
+                                      + f" --out {out}")
     run_memorization(mcfg, log=log)
     return out
 

@@ -57,7 +57,7 @@ def retention_run(tmp_path_factory, data_dir):
     adapter = _adapter(base, root / "fmt_xml", 1)
     plan = plan_retention(str(base), [str(adapter)], ["demo_entity_type", "demo_completion"],
                           EvalSettings(limit=8, max_gen_toks=8, batch_size=8), root / "ret", data_dir=data_dir)
-    run_retention(plan, loader=lambda s: load_model(s, device="cpu"), progress=False, n_resamples=1000)
+    run_retention(plan, loader=lambda s: load_model(s, device="cpu"), progress=False)
     return root / "ret"
 
 

@@ -62,7 +62,7 @@ def run(models, tmp_path_factory, data_dir):
     plan = plan_retention(str(models["base"]), [str(models["a1"]), str(models["a2"])], TASKS, SETTINGS, out,
                           data_dir=data_dir)
     loader = CountingLoader()
-    result = run_retention(plan, loader=loader, progress=False, n_resamples=1000)
+    result = run_retention(plan, loader=loader, progress=False)
     return plan, result, loader
 
 
@@ -120,6 +120,12 @@ def test_run_directory_and_answer_form(run):
     assert {r["task"] for r in stats["comparisons"]["fmt_xml"]["rows"]} == set(TASKS)
     form = result.answer_form["base"]["local_gsm8k"]
     assert form["n"] == 10 and form["mean_words"] > 0
+    assert set(form["filters"]) == {"strict-match", "flexible-extract"}
+    assert all(f["n"] == 10 and 0 <= f["chance"] <= 1 for f in form["filters"].values())
+    assert stats["margin"] == 2.0 and all(r["verdict"] in ("worse", "better", "retained", "inconclusive")
+                                          for r in stats["comparisons"]["fmt_xml"]["rows"])
+    assert stats["comparisons"]["fmt_xml"]["family"] and stats["n_resamples"] >= 20 * len(
+        stats["comparisons"]["fmt_xml"]["rows"]) / 0.05
     assert "local_mmlu" not in result.answer_form["base"]  # multiple choice: no generated answers
 
 
@@ -131,11 +137,11 @@ def test_rerun_skips_finished_pairs_and_resumes_missing_ones(run, data_dir):
     def no_loading(spec):
         raise AssertionError("a finished run must not load a model")
 
-    rerun = run_retention(again, loader=no_loading, progress=False, n_resamples=1000)
+    rerun = run_retention(again, loader=no_loading, progress=False)
     assert rerun.rows == result.rows
     (plan.out_dir / "results" / "fmt_json" / "local_gsm8k.json").unlink()
     loader = CountingLoader()
-    resumed = run_retention(again, loader=loader, progress=False, n_resamples=1000)
+    resumed = run_retention(again, loader=loader, progress=False)
     assert loader.loaded == [str(plan.adapter_specs["fmt_json"].adapter)]
     assert resumed.rows == result.rows  # the response cache and greedy decoding give the same items back
     with pytest.raises(OptionError, match="--out"):
@@ -176,4 +182,7 @@ def test_cli_prints_the_table(models, tmp_path, data_dir):
     table = result.output[result.output.index("retention: base vs"):]
     print(table)
     assert "local_mmlu" in table and "p Holm" in table and "McNemar" in table, table
+    # six items cannot rule out a change of 2 points: never "retained"; the legend says what verdicts mean
+    assert "inconclusive" in table and "retained" not in table.split("verdicts:")[0], table
+    assert "verdicts: worse/better = Holm p < 0.05; retained = not significant and the CI of Δ within ±2 points" in table
     assert (tmp_path / "r" / "stats.json").is_file()

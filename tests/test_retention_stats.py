@@ -120,8 +120,8 @@ def test_answer_form_tells_length_from_content():
                       for i in range(4)]
     bare_wrong = [{"doc_id": i, "response": " 17\n", "target": "42"} for i in range(4)]
     f_long, f_bare = answer_form(long_with_gold), answer_form(bare_wrong)
-    assert f_long["bare_span_share"] == 0.0 and f_long["gold_in_answer_share"] == 1.0 and f_long["mean_words"] == 9
-    assert f_bare["bare_span_share"] == 1.0 and f_bare["gold_in_answer_share"] == 0.0 and f_bare["mean_words"] == 1
+    assert f_long["bare_span_share"] == 0.0 and f_long["gold_in_answer"]["share"] == 1.0 and f_long["mean_words"] == 9
+    assert f_bare["bare_span_share"] == 1.0 and f_bare["gold_in_answer"]["share"] == 0.0 and f_bare["mean_words"] == 1
     assert answer_form([{"doc_id": 0, "response": None, "target": "x"}]) is None
     assert gold_answer("step one\n#### 1,200") == "1,200"
     assert is_bare_span("New York") and not is_bare_span("one two three four five six")

@@ -18,7 +18,8 @@ def demo(
                                                                    "per retention task (default 60; --quick: 12)"),
     formats: List[str] = typer.Option([], "--format", help="output formats to tune and probe (repeatable; default: "
                                                            "xml and bracketed; --quick: xml)"),
-    n_resamples: int = typer.Option(1000, "--n-resamples", min=100, help="bootstrap resamples"),
+    n_resamples: Optional[int] = typer.Option(None, "--n-resamples", min=1, help="bootstrap resamples (default: "
+                                              "chosen from each run's family of tests; fewer are refused)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Build the demo corpus and tiny model, tune LoRA adapters, run memorization and retention, write the report."""

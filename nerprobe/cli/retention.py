@@ -30,7 +30,8 @@ _TEST_SHORT = {"mcnemar-exact": "McNemar", "mcnemar-chi2-cc": "McNemar χ²", "m
 
 
 def print_rows(rows: list[dict], title: str) -> None:
-    """The result table: task, metric, base, tuned, Δ with CI, p (test), Holm-adjusted p, verdict."""
+    """The result table: task, metric, base, tuned, Δ with CI, p (test), Holm-adjusted p, verdict; and what the
+    verdicts mean."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -44,24 +45,40 @@ def print_rows(rows: list[dict], title: str) -> None:
             f"{_p(r['p'])} ({_TEST_SHORT.get(r['test'], r['test'])})", _p(r["p_holm"]), r["verdict"],
         )
     _wide_console().print(table)
+    if rows:
+        margin, alpha = rows[0].get("margin"), rows[0]["alpha"]
+        _wide_console().print(f"verdicts: worse/better = Holm p < {alpha:g}; retained = not significant and the CI of Δ "
+                              f"within ±{margin:g} points; inconclusive = neither (no evidence either way)",
+                              highlight=False)
 
 
 def print_forms(forms: dict[str, dict[str, dict]]) -> None:
-    """Answer length and form of the generative tasks, per model."""
+    """Answer length and form of the generative tasks, per model: the share of answers that contain the gold and
+    of filtered answers equal to it, each with its chance level (the same check against a shuffled gold)."""
     from rich.table import Table
 
     if not forms:
         return
-    table = Table(title="generated answers", title_justify="left")
-    for col in ("task", "model", "n", "mean words", "bare span", "gold in answer"):
-        table.add_column(col, justify="left" if col in ("task", "model") else "right")
+
+    def with_chance(d: dict | None) -> str:
+        if not d or d.get("share") is None:
+            return "–"
+        return f"{d['share']:.2f} ({_fmt(d.get('chance'), 2)})"
+
+    table = Table(title="generated answers (chance: the same check against a shuffled gold)", title_justify="left")
+    for col in ("task", "model", "n", "mean words", "bare span", "gold in answer (chance)", "filter",
+                "answer = gold (chance)"):
+        table.add_column(col, justify="left" if col in ("task", "model", "filter") else "right")
     tasks = sorted({t for per_model in forms.values() for t in per_model})
     for task in tasks:
         for model, per_task in forms.items():
             f = per_task.get(task)
             if f:
-                table.add_row(task, model, str(f["n"]), _fmt(f["mean_words"], 1), _fmt(f["bare_span_share"], 2),
-                              _fmt(f["gold_in_answer_share"], 2))
+                filters = sorted((f.get("filters") or {}).items()) or [("–", None)]
+                for k, (filt, eq) in enumerate(filters):
+                    head = [task, model, str(f["n"]), _fmt(f["mean_words"], 1), _fmt(f["bare_span_share"], 2),
+                            with_chance(f.get("gold_in_answer"))] if k == 0 else [""] * 6
+                    table.add_row(*head, filt, with_chance(eq))
     _wide_console().print(table)
 
 
@@ -86,15 +103,23 @@ def retention(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="benchmark data for local_mmlu/local_gsm8k "
                                             "(default: $NERPROBE_DATA, else ../shared/data)"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)"),
-    n_resamples: int = typer.Option(10000, "--n-resamples", min=100, help="bootstrap resamples"),
+    n_resamples: Optional[int] = typer.Option(None, "--n-resamples", min=1, help="bootstrap resamples (default: "
+                                              "10000, or 20 x tests / alpha when more; fewer are refused)"),
     seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5),
+    margin: float = typer.Option(2.0, "--margin", help="retention margin in points: 'retained' when the 95% CI "
+                                 "of the change lies within ±margin"),
     out: Path = typer.Option(..., "--out", help="run directory (a rerun with the same settings resumes)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run general benchmarks for the base model and base + adapter(s); test the differences item by item."""
+    from nerprobe.analysis.significance import TooFewResamples
+    from nerprobe.errors import OptionError
     from nerprobe.retention.harness import EvalSettings
     from nerprobe.retention.run import plan_retention, run_retention
+
+    if not 0 < margin <= 100:
+        raise OptionError("--margin", f"must be above 0 and at most 100 points, got {margin:g}")
 
     from nerprobe.safe_io import check_input_dir, check_run_dir
 
@@ -113,7 +138,12 @@ def retention(
         fewshot_random_seed=fewshot_seed,
     )
     plan = plan_retention(model, list(adapter), task_list, settings, out, data_dir=data_dir, device=device)
-    result = run_retention(plan, progress=progress, n_resamples=n_resamples, seed=seed, alpha=alpha)
+    try:
+        result = run_retention(plan, progress=progress, n_resamples=n_resamples, seed=seed, alpha=alpha,
+                               margin=margin)
+    except TooFewResamples as err:
+        raise OptionError("--n-resamples", f"{err.reason} (the evaluations are saved: a rerun with the same --out "
+                          "only redoes the statistics)") from None
     for key, rows in result.rows.items():
         print_rows(rows, f"retention: base vs {key}  (Holm across the {len(rows)} tests)")
     print_forms(result.answer_form)

@@ -56,6 +56,12 @@ class TaskPlan:
     name: str
     leaves: dict[str, int] = field(default_factory=dict)  # leaf task name -> number of eval docs
     samples: dict[str, list[int]] | None = None  # leaf -> sorted doc indices, or None for all
+    metrics: dict[str, list[str]] = field(default_factory=dict)  # leaf -> per-item metrics lm-eval will log
+    filters: dict[str, list[str]] = field(default_factory=dict)  # leaf -> its filters ("none" when it has none)
+
+    def n_tests(self) -> int:
+        """The paired tests this task will add to a comparison: one per (leaf, filter, metric)."""
+        return sum(len(self.metrics.get(leaf, [])) * max(1, len(self.filters.get(leaf, []))) for leaf in self.leaves)
 
     def n_items(self) -> int:
         """Items that will be evaluated (the subset's size when a limit is set)."""
@@ -115,6 +121,8 @@ def load_tasks(tasks: list[str], manager, settings: EvalSettings) -> list[TaskPl
         plan = TaskPlan(name=name)
         for leaf, task in loaded["tasks"].items():
             plan.leaves[leaf] = len(task.eval_docs)
+            plan.metrics[leaf] = list(getattr(task, "_metric_fn_list", None) or {})
+            plan.filters[leaf] = [f.name for f in getattr(task, "_filters", None) or []]
         if settings.limit is not None:
             plan.samples = {}
             for k, (leaf, n) in enumerate(sorted(plan.leaves.items())):

@@ -16,8 +16,9 @@ import numpy as np
 from nerprobe.errors import NerprobeError
 
 
-#: Metrics whose per-item value is graded (tested with the paired bootstrap, never McNemar).
-GRADED_METRIC_PREFIXES = ("f1", "bleu", "rouge", "chrf", "ter", "bertscore", "perplexity", "word_perplexity")
+BINARY_METRICS = frozenset({"acc", "acc_norm", "acc_mutual_info", "exact_match", "em"})
+"""lm-eval metrics that are right/wrong per item by definition (tested with McNemar). Any other metric is graded
+(paired bootstrap), even when a sample's values happen to be all 0 or 1: F1 of one-word answers often is."""
 
 
 def _scalar(value: Any) -> float | None:
@@ -98,24 +99,44 @@ class PairedMetric:
     prompts_differ: int = 0  # items whose prompt hash differs between the runs (0 when the settings were identical)
     items: list[dict] = field(default_factory=list)
 
+    binary_by_task: bool = False  # the metric is binary by definition (``BINARY_METRICS``), see ``pair_records``
+
     @property
     def binary(self) -> bool:
-        """True for a 0/1 metric (accuracy, exact match): every value is 0 or 1 and the metric is not a graded one
-        (F1, BLEU, ROUGE, ... stay continuous even when a small sample happens to hold only 0 and 1)."""
-        if self.metric.lower().startswith(GRADED_METRIC_PREFIXES):
-            return False
-        values = np.concatenate([self.base, self.tuned])
-        return bool(np.all((values == 0) | (values == 1)))
+        """True when the metric is binary by definition (``binary_by_task``), never because its values happen to be
+        0 or 1."""
+        return self.binary_by_task
 
 
-def pair_records(base: list[dict], tuned: list[dict]) -> list[PairedMetric]:
+def _by_key(records: list[dict], task: str, which: str) -> dict[tuple[str, int], dict]:
+    """Records by (filter, doc_id); a second record for the same key is an error, not silently dropped."""
+    out: dict[tuple[str, int], dict] = {}
+    for r in records:
+        key = (r["filter"], r["doc_id"])
+        if key in out:
+            raise NerprobeError(f"task {task}: the {which} run logged document {key[1]} twice under filter "
+                                f"{key[0]!r}; a run must have one record per (filter, doc_id)")
+        out[key] = r
+    return out
+
+
+def _binary_metric(metric: str, base: np.ndarray, tuned: np.ndarray, binary_metrics) -> bool:
+    """Binary when the name says so and the values agree (a task that redefines, say, ``exact_match`` as a share of
+    answers is tested as graded)."""
+    values = np.concatenate([base, tuned])
+    return metric in binary_metrics and bool(np.all((values == 0) | (values == 1)))
+
+
+def pair_records(base: list[dict], tuned: list[dict], binary_metrics=BINARY_METRICS) -> list[PairedMetric]:
     """Pair two runs' records of the same leaf task by (filter, doc_id), one ``PairedMetric`` per (metric, filter).
 
-    Raises ``NerprobeError`` when the runs did not see the same documents (different doc sets or doc hashes).
+    A metric is binary when it is in ``binary_metrics`` and its values are 0/1. Raises ``NerprobeError``
+    when the runs did not see the same documents (different doc sets or doc hashes), or when a run has two
+    records for one (filter, doc_id).
     """
-    by_key_b = {(r["filter"], r["doc_id"]): r for r in base}
-    by_key_t = {(r["filter"], r["doc_id"]): r for r in tuned}
     task = base[0]["task"] if base else (tuned[0]["task"] if tuned else "?")
+    by_key_b = _by_key(base, task, "base")
+    by_key_t = _by_key(tuned, task, "tuned")
     if set(by_key_b) != set(by_key_t):
         only_b, only_t = len(set(by_key_b) - set(by_key_t)), len(set(by_key_t) - set(by_key_b))
         raise NerprobeError(f"task {task}: runs cover different items ({only_b} only in base, {only_t} only in tuned)")
@@ -128,14 +149,17 @@ def pair_records(base: list[dict], tuned: list[dict]) -> list[PairedMetric]:
         metrics = sorted(set.intersection(*(set(by_key_b[k]["metrics"]) & set(by_key_t[k]["metrics"]) for k in keys)))
         differ = sum(by_key_b[k]["prompt_hash"] != by_key_t[k]["prompt_hash"] for k in keys)
         for m in metrics:
+            b_vals = np.array([by_key_b[k]["metrics"][m] for k in keys], dtype=np.float64)
+            t_vals = np.array([by_key_t[k]["metrics"][m] for k in keys], dtype=np.float64)
             out.append(
                 PairedMetric(
                     task=task,
                     metric=m,
                     filter=filt,
                     doc_ids=[k[1] for k in keys],
-                    base=np.array([by_key_b[k]["metrics"][m] for k in keys], dtype=np.float64),
-                    tuned=np.array([by_key_t[k]["metrics"][m] for k in keys], dtype=np.float64),
+                    base=b_vals,
+                    tuned=t_vals,
+                    binary_by_task=_binary_metric(m, b_vals, t_vals, binary_metrics),
                     prompts_differ=differ,
                     items=[
                         {

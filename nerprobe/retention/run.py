@@ -29,7 +29,7 @@ from typing import Any, Callable
 from nerprobe.errors import OptionError
 from nerprobe.retention import harness, suite
 from nerprobe.retention.answers import answer_form
-from nerprobe.retention.compare import compare_runs
+from nerprobe.retention.compare import DEFAULT_MARGIN, compare_runs
 from nerprobe.retention.pairing import item_records, pair_records, read_records, write_records
 
 BASE_KEY = "base"
@@ -280,8 +280,12 @@ def load_items(out_dir: Path, key: str, task: str) -> dict[str, list[dict]]:
     return by_leaf
 
 
-def compare_models(plan: RetentionPlan, *, n_resamples: int = 10000, seed: int = 0, alpha: float = 0.05):
-    """Pair and test every adapter against the base from the saved results; writes pairs/ and stats.json."""
+def compare_models(plan: RetentionPlan, *, n_resamples: int | None = None, seed: int = 0, alpha: float = 0.05,
+                   margin: float = DEFAULT_MARGIN):
+    """Pair and test every adapter against the base from the saved results; writes pairs/ and stats.json.
+
+    ``n_resamples`` None: chosen from each comparison's family (``compare.compare_runs``); too few raise
+    ``TooFewResamples`` (the evaluations are saved, so a rerun with more costs only the statistics)."""
     out = plan.out_dir
     rows: dict[str, list[dict]] = {}
     forms: dict[str, dict[str, dict]] = {}
@@ -309,8 +313,22 @@ def compare_models(plan: RetentionPlan, *, n_resamples: int = 10000, seed: int =
                 {"metric": p.metric, "filter": p.filter, **item} for p in leaf_pairs for item in p.items
             ]
             write_records(lines, out / "pairs" / key / f"{leaf}.jsonl")
-        rows[key] = compare_runs(pairs, hib, n_resamples=n_resamples, seed=seed, alpha=alpha)
+        rows[key] = compare_runs(pairs, hib, n_resamples=n_resamples, seed=seed, alpha=alpha, margin=margin)
     return rows, forms, aggregates
+
+
+def check_planned_resamples(plan: RetentionPlan, n_resamples: int | None, alpha: float) -> None:
+    """Refuse a requested ``n_resamples`` too small for the family the planned tasks will make (``TooFewResamples``),
+    before any evaluation; the family counts one test per (leaf task, filter, metric), as lm-eval's task configs
+    list them. Binary metrics only (McNemar): no minimum. The comparison checks the real family again."""
+    from nerprobe.analysis.significance import check_resamples
+    from nerprobe.retention.pairing import BINARY_METRICS
+
+    if n_resamples is None:
+        return
+    graded = any(m not in BINARY_METRICS for t in plan.tasks for ms in t.metrics.values() for m in ms)
+    if graded:
+        check_resamples(n_resamples, sum(t.n_tests() for t in plan.tasks), alpha)
 
 
 def run_retention(
@@ -318,25 +336,34 @@ def run_retention(
     *,
     loader: Callable | None = None,
     progress: bool = True,
-    n_resamples: int = 10000,
+    n_resamples: int | None = None,
     seed: int = 0,
     alpha: float = 0.05,
+    margin: float = DEFAULT_MARGIN,
 ) -> RetentionResult:
-    """Evaluate (resuming), compare, and write ``stats.json``; returns the rows, answer forms and timings."""
+    """Evaluate (resuming), compare, and write ``stats.json``; returns the rows, answer forms and timings.
+
+    ``n_resamples`` None: chosen from the family; ``margin``: the retention margin in points (``compare``)."""
+    check_planned_resamples(plan, n_resamples, alpha)  # before any model is loaded
     t0 = time.perf_counter()
     timings = evaluate_models(plan, loader=loader, progress=progress)
     t1 = time.perf_counter()
-    rows, forms, aggregates = compare_models(plan, n_resamples=n_resamples, seed=seed, alpha=alpha)
+    rows, forms, aggregates = compare_models(plan, n_resamples=n_resamples, seed=seed, alpha=alpha, margin=margin)
     timings["stats_s"] = time.perf_counter() - t1
     timings["total_s"] = time.perf_counter() - t0
     stats = {
-        "comparisons": {k: {"base": BASE_KEY, "tuned": k, "rows": r} for k, r in rows.items()},
+        "comparisons": {k: {"base": BASE_KEY, "tuned": k, "rows": r,
+                            "family": [f"{x['task']}: {x['metric']} ({x['filter']})" for x in r]}
+                        for k, r in rows.items()},
         "answer_form": forms,
         "aggregates": aggregates,
-        "n_resamples": n_resamples,
+        "n_resamples": max((x["n_resamples"] for r in rows.values() for x in r), default=n_resamples),
         "seed": seed,
         "alpha": alpha,
-        "multiple_testing": "Holm across all rows of each comparison (every task, metric and filter)",
+        "margin": margin,
+        "multiple_testing": "Holm across all rows of each comparison (every task, metric and filter): its family",
+        "verdicts": "worse/better: Holm p < alpha; retained: not significant and the 95% CI of the difference within "
+                    f"±{margin:g} points; inconclusive: otherwise",
         "timings": timings,
     }
     from nerprobe.provenance import finish_run, write_json
