@@ -68,11 +68,12 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def sentences_sha256(sentences) -> str:
     """``sha256:<hex>`` over the sentences in order: each one's id, text and entities ``[start, end, label]``, one
-    canonical JSON line per sentence. The identity of a corpus as nerprobe read it, whatever file format it came in."""
+    JSON line per sentence (``json.dumps`` defaults). The identity of a corpus as nerprobe read it, whatever file
+    format it came in."""
     h = hashlib.sha256()
     for s in sentences:
         row = [s.id, s.text, [[e.start, e.end, e.label] for e in s.entities]]
-        h.update(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        h.update(json.dumps(row).encode("utf-8"))  # the form adapter manifests used before this module: same hex
         h.update(b"\n")
     return "sha256:" + h.hexdigest()
 
@@ -158,5 +159,5 @@ def check_run(run_dir: Path, manifest: dict) -> str | None:
         return f"{rel} is not part of the recorded run: the directory mixes files of several runs"
     for rel in sorted(recorded):
         if file_sha256(Path(run_dir) / rel) != recorded[rel]:
-            return f"{rel} differs from the file the run wrote: the directory mixes files of several runs"
+            return f"{rel} is not the file the run wrote (changed since, or copied from another run)"
     return None

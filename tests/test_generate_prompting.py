@@ -137,3 +137,19 @@ def test_memorization_prompts_the_adapter_as_it_was_trained(setup, tmp_path):
     assert told["format"] == "xml" and told["prompting"]["sources"] == {"format": "given", "labels": "given"}
     assert any(p.startswith("format: the adapter") for p in told["problems"])
     assert any(p.startswith("labels: the adapter") for p in told["problems"])
+
+
+def test_memorization_says_when_the_adapter_was_trained_on_other_sentences(setup, tmp_path):
+    from nerprobe.probes.run import MemorizationConfig, run_memorization
+
+    root, model, adapter, corpus = setup
+    cfg = dict(model=str(model), adapter=str(adapter), baseline="none", limit=2, probes=("coverage",),
+               max_new_tokens=4, cache_dir=root / "cache", progress=False)
+    other = run_memorization(MemorizationConfig(out=tmp_path / "demo", **cfg), log=lambda m: None)["manifest"]
+    assert any(p.startswith("train: the adapter") and "other sentences" in p for p in other["problems"])
+    train = tmp_path / "train.jsonl"
+    write_jsonl(list(make_demo_corpus(0).train)[:8], train)  # exactly the adapter's training sentences
+    same = run_memorization(MemorizationConfig(out=tmp_path / "same", train=train, test=corpus, **cfg),
+                            log=lambda m: None)["manifest"]
+    assert not any(p.startswith("train:") for p in same["problems"])
+    assert same["data"]["hashes"]["train"] == json.loads((adapter / MANIFEST_NAME).read_text())["data"]["sha256"]

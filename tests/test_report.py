@@ -40,6 +40,12 @@ def runs(tmp_path_factory):
         rec["output"] = evil
         lines[i] = json.dumps(rec)
     gen.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # as if the model had written them: the run records the edited file's hash (else report refuses a changed run)
+    from nerprobe.provenance import finish_run
+
+    run_dir = root / "mem-xml"
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    finish_run(run_dir, manifest, manifest["run"]["parts"], command=manifest["command"])
     return root
 
 

@@ -84,7 +84,7 @@ def test_report_refuses_a_run_with_a_file_of_another_run(finished, tmp_path):
     mixed = tmp_path / "mixed"
     shutil.copytree(finished, mixed)
     shutil.copy(other / "probes" / "coverage.jsonl", mixed / "probes" / "coverage.jsonl")
-    assert_refused(report(tmp_path, mixed), "probes/coverage.jsonl", "mixes")
+    assert_refused(report(tmp_path, mixed), "probes/coverage.jsonl", "not the file the run wrote")
     # a file the run never wrote, and one that went missing
     extra = tmp_path / "extra"
     shutil.copytree(finished, extra)

@@ -23,7 +23,7 @@ class Trained:
 
     ``labelset`` has the corpus's label names; ``prompt_labelset`` the names the prompts used (the symbols A, B, ...
     of a symbolized adapter, else the same set); ``instruction`` is None for adapters trained before manifests
-    recorded it."""
+    recorded it; ``data_sha256`` is the training sentences' ``provenance.sentences_sha256``."""
 
     adapter: str
     format_name: str | None
@@ -31,6 +31,7 @@ class Trained:
     prompt_labelset: LabelSet | None
     instruction: str | None = None
     symbol_map: dict = field(default_factory=dict)
+    data_sha256: str | None = None
 
 
 def _legacy_labelsets(labels: dict) -> tuple[LabelSet | None, LabelSet | None]:
@@ -73,7 +74,11 @@ def trained_prompting(adapter: str | Path | None) -> Trained | None:
         ls, prompt = _legacy_labelsets(labels)
     fmt = manifest.get("format") if isinstance(manifest.get("format"), str) else None
     instr = manifest.get("instruction") if isinstance(manifest.get("instruction"), str) else None
-    return Trained(str(adapter), fmt, ls, prompt, instr, dict(labels.get("symbol_map") or {}))
+    data = manifest.get("data") if isinstance(manifest.get("data"), dict) else {}
+    digest = data.get("sha256") if isinstance(data.get("sha256"), str) else None
+    if digest and not digest.startswith("sha256:"):
+        digest = "sha256:" + digest  # manifests written before provenance gave the bare hex of the same digest
+    return Trained(str(adapter), fmt, ls, prompt, instr, dict(labels.get("symbol_map") or {}), digest)
 
 
 @dataclass(frozen=True)

@@ -450,6 +450,11 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     corpora = load_corpora(cfg, problems)
     prompting = run_prompting(cfg, corpora)
     problems += list(prompting.warnings)
+    trained_on, given = prompting.trained.data_sha256 if prompting.trained else None, corpora.hashes.get("train", "")
+    if trained_on and trained_on != given:
+        problems.append(f"train: the adapter {prompting.trained.adapter} was trained on other sentences "
+                        f"({trained_on[:19]}…) than the training corpus given here ({given[:19]}…); seen and unseen "
+                        "are counted against the corpus given here")
     cfg = dataclasses.replace(cfg, format_name=prompting.format_name)
     predictors = make_predictors(cfg, corpora, problems)  # fails here, before any work, on a bad model
     family = run_family([n.name for n in predictors], names)
