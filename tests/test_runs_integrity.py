@@ -131,3 +131,24 @@ def test_one_digest_for_one_corpus_everywhere(tmp_path, finished):
     path = tmp_path / "train.jsonl"
     write_jsonl(train, path)
     assert sentences_sha256(read_corpus(path).sentences) == sentences_sha256(train)
+
+
+def test_report_says_when_combined_runs_were_made_on_other_data(finished, tmp_path):
+    from nerprobe.data.demo import make_demo_corpus
+    from nerprobe.data.jsonl import write_jsonl
+    from nerprobe.reports.runs import data_notes, load_runs
+
+    demo = make_demo_corpus(seed=0)
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    write_jsonl(list(demo.train), train)
+    write_jsonl(list(demo.test)[:30], test)  # another test set, the same training set
+    other = tmp_path / "runs" / "other"
+    run_memorization(MemorizationConfig(model="lookup", train=train, test=test, out=other, limit=20, progress=False,
+                                        probes=("coverage",)), log=lambda m: None)
+    same = tmp_path / "runs" / "same"
+    shutil.copytree(finished, same)
+    notes = data_notes(load_runs([same, other]))
+    assert len(notes) == 1 and "different test sentences" in notes[0] and "same" in notes[0] and "other" in notes[0]
+    assert data_notes(load_runs([same, finished])) == []
+    r = report(tmp_path, same, other)
+    assert r.exit_code == 0 and "warning: the memorization runs were made on different test sentences" in r.output

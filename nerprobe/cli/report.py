@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import console, one_line_errors, warn
 
 
 @one_line_errors
@@ -19,10 +19,13 @@ def report(
 ) -> None:
     """Build figures (PDF/SVG/PNG), tables (Markdown/LaTeX) and index.html from run directories alone."""
     from nerprobe.reports.build import build_report
+    from nerprobe.reports.runs import data_notes
     from nerprobe.safe_io import check_run_dir
 
     check_run_dir(out, run_dirs, marker="index.html", what="report folder")  # never into a run or a folder of yours
     rep = build_report(run_dirs, out, title=title)
+    for note in data_notes(rep.runs):
+        warn(note)
     kinds = ", ".join(f"{r.name} ({r.kind})" for r in rep.runs)
     console.print(f"runs: {kinds}", highlight=False, soft_wrap=True)
     console.print(f"{len(rep.figures)} figures, {len(rep.tables)} tables, {len(rep.findings)} findings", highlight=False)

@@ -138,3 +138,23 @@ def load_runs(paths) -> list[Run]:
         if k > 1:
             r.name = f"{r.name}-{k}"
     return runs
+
+
+def data_notes(runs) -> list[str]:
+    """What a report should say about the data of the runs it combines: one line for each corpus role (``train``,
+    ``test``) on which its memorization runs differ, naming the runs of each digest (the corpus as read,
+    ``provenance.sentences_sha256``). Empty when they agree or there is one run."""
+    notes: list[str] = []
+    mem = [r for r in runs if r.kind == MEMORIZATION]
+    for role in ("train", "test"):
+        groups: dict[str, list[str]] = {}
+        for r in mem:
+            hashes = (r.manifest.get("data") or {}).get("hashes") or {}
+            digest = hashes.get(role) if isinstance(hashes, dict) else None
+            groups.setdefault(digest if isinstance(digest, str) else "unknown", []).append(r.name)
+        if len(groups) > 1:
+            parts = "; ".join(f"{', '.join(names)} ({d[:19]}…)" for d, names in groups.items())
+            notes.append(f"the memorization runs were made on different {role} sentences: {parts}; their numbers "
+                         "are not comparable side by side")
+    return notes
+
