@@ -63,10 +63,15 @@ def retention_findings(runs: list[Run]) -> list[str]:
     if df.empty:
         return out
     for (run, adapter), g in df.groupby(["run", "adapter"], sort=False):
-        worse, better = int((g["verdict"] == "worse").sum()), int((g["verdict"] == "better").sum())
+        count = {v: int((g["verdict"] == v).sum()) for v in ("worse", "better", "retained", "inconclusive")}
+        margin = g["margin"].dropna().iloc[0] if "margin" in g and g["margin"].notna().any() else None
+        kept = (f"{count['retained']} retained (95% CI within ±{float(margin):g} points) and {count['inconclusive']} "
+                "inconclusive (neither significant nor within the margin)" if margin is not None else
+                "the others without a verdict on retention")
         low = g.sort_values("estimate").iloc[0]
-        out.append(f"Retention of adapter {adapter}: of {len(g)} paired tests, {worse} significantly worse and "
-                   f"{better} significantly better after Holm's correction; the largest change down is "
+        out.append(f"Retention of adapter {adapter}: of {len(g)} paired tests, {count['worse']} significantly worse "
+                   f"and {count['better']} significantly better after Holm's correction, {kept}; the largest change "
+                   "down is "
                    f"{low['task']} ({low['metric']}): {ci_text(low['estimate'], low['low'], low['high'], True)} points "
                    f"(p = {p_text(low['p'])}, {low['test']}; Holm p = {p_text(low['p_holm'])}).")
     return out

@@ -178,7 +178,7 @@ def retention_rows(runs: list[Run]) -> pd.DataFrame:
                              "task": row["task"], "metric": metric, "n": row.get("n"), "base": row.get("base"),
                              "tuned": row.get("tuned"), "estimate": row.get("delta"), "low": row.get("ci_low"),
                              "high": row.get("ci_high"), "p": row.get("p"), "p_holm": row.get("p_holm"),
-                             "test": row.get("test"), "verdict": row.get("verdict"),
+                             "test": row.get("test"), "verdict": row.get("verdict"), "margin": row.get("margin"),
                              "reject": row.get("p_holm", 1.0) < row.get("alpha", 0.05),
                              "signature": row.get("ci_signature"), "test_signature": row.get("signature"),
                              "holm_signature": row.get("holm_signature")})

@@ -213,6 +213,11 @@ def retention_table(runs: list[Run]) -> Table | None:
                        t.keys.key(r["signature"], r["test_signature"], r["holm_signature"])])
     if df["reject"].any():
         t.notes.append("* Holm-adjusted p < alpha (Holm across all tests of the adapter).")
+    margins = sorted({float(m) for m in df["margin"].dropna()}) if "margin" in df else []
+    if margins:
+        t.notes.append(f"Verdicts: worse/better = Holm-adjusted p < alpha; retained = not significant and the 95% CI "
+                       f"of Δ within ±{'/'.join(f'{m:g}' for m in margins)} points; inconclusive = neither (no "
+                       "significant change, but the data cannot rule out one larger than the margin).")
     return t
 
 
