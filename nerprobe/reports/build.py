@@ -10,10 +10,10 @@ Report directory::
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nerprobe.provenance import utc_now
 from nerprobe.reports.figures import Figure, Skipped, build_figures
 from nerprobe.reports.findings import findings as make_findings
 from nerprobe.reports.html import render_html, write_html
@@ -63,5 +63,5 @@ def build_report(run_dirs, out_dir: str | Path, *, title: str = "nerprobe report
     md = out / "report.md"
     md.write_text(_markdown(title, note, found, figures, skipped, tables), encoding="utf-8")
     html = write_html(out / "index.html", render_html(runs, found, figures, skipped, tables, title=title, note=note,
-                                                      created=time.strftime("%Y-%m-%d %H:%M")))
+                                                      created=utc_now()))
     return Report(out, html, md, runs, figures, skipped, tables, found)
