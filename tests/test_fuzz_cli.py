@@ -269,8 +269,10 @@ def _corpus_cases(name: str) -> list[Case]:
     """Every corpus-reading command on the bad corpus file ``in/name``."""
     f = "{in}/" + name
     shown = name.replace("\n", "\\n")
-    fifo = name == "pipe.jsonl"
     cases = [
+        Case(f"score-gold[{name}]", ["score", "--gold", f, "--pred", "{in}/good.jsonl"], shown),
+        Case(f"generate[{name}]", ["generate", "--model", "{model}", "--input", f, "--format", "xml",
+                                   "--no-progress", "--out", "{root}/out/preds.jsonl"], shown),
         Case(f"data-stats[{name}]", ["data", "stats", f], shown),
         Case(f"data-stats-2nd[{name}]", ["data", "stats", "{in}/good.jsonl", f], shown),
         Case(f"data-convert[{name}]", ["data", "convert", f, "{root}/out/converted.jsonl"], shown),
@@ -282,12 +284,6 @@ def _corpus_cases(name: str) -> list[Case]:
                                               "--test", "{in}/good.jsonl", "--no-progress", "--out", "{root}/out/run"],
              shown),
     ]
-    if not fifo:  # readers of other owners are not all pipe-safe yet: a pipe would block, not fail
-        cases += [
-            Case(f"score-gold[{name}]", ["score", "--gold", f, "--pred", "{in}/good.jsonl"], shown),
-            Case(f"generate[{name}]", ["generate", "--model", "{model}", "--input", f, "--format", "xml",
-                                       "--no-progress", "--out", "{root}/out/preds.jsonl"], shown),
-        ]
     return cases
 
 
@@ -303,7 +299,8 @@ def _cases() -> list[Case]:
     for name in BAD_DATASET_INFO:
         cases.append(Case(f"formats-dataset-info[{name}]", ["formats", "convert", "{in}/good.jsonl", "--format",
                                                             "xml", "--out", "{in}/info_" + name], "dataset_info.json"))
-    for name in list(BAD_PREDICTIONS) + ["a_directory.jsonl", "missing.jsonl", "deep.jsonl", "[bold]markup[/bold].jsonl"]:
+    for name in list(BAD_PREDICTIONS) + ["a_directory.jsonl", "missing.jsonl", "pipe.jsonl", "deep.jsonl",
+                                         "[bold]markup[/bold].jsonl"]:
         cases.append(Case(f"score-pred[{name}]", ["score", "--gold", "{in}/good.jsonl", "--pred", "{in}/" + name],
                           name))
 

@@ -30,9 +30,18 @@ def warn(message: str) -> None:
     err_console.print(Text.assemble(("warning:", "yellow"), " ", str(message)), highlight=False, soft_wrap=True)
 
 
+#: Longest error line printed; a message that quotes a whole huge input line is cut in the middle.
+MAX_ERROR_CHARS = 1000
+
+
 def one_line(message: str) -> str:
-    """``message`` on one line: line breaks inside it (from a quoted value) shown as ``\\n``."""
-    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+    """``message`` on one line: line breaks inside it (from a quoted value) shown as ``\\n``, and at most
+    :data:`MAX_ERROR_CHARS` characters (the start, which names the file, and the end, which says why)."""
+    text = str(message).replace("\r", "\\r").replace("\n", "\\n")
+    if len(text) > MAX_ERROR_CHARS:
+        half = MAX_ERROR_CHARS // 2
+        text = f"{text[:half]} …({len(text) - 2 * half} characters cut)… {text[-half:]}"
+    return text
 
 
 def _print_error(message: str) -> None:
