@@ -19,6 +19,7 @@ from nerprobe.reports.findings import findings as make_findings
 from nerprobe.reports.html import render_html, write_html
 from nerprobe.reports.runs import Run, load_runs
 from nerprobe.reports.shapes import check_run_shapes
+from nerprobe.safe_io import atomic_write_text
 from nerprobe.reports.tables import Table, build_tables, write_tables
 
 
@@ -61,7 +62,7 @@ def build_report(run_dirs, out_dir: str | Path, *, title: str = "nerprobe report
     write_tables(tables, out / "tables")
     found = make_findings(runs)
     md = out / "report.md"
-    md.write_text(_markdown(title, note, found, figures, skipped, tables), encoding="utf-8")
+    atomic_write_text(md, _markdown(title, note, found, figures, skipped, tables))
     html = write_html(out / "index.html", render_html(runs, found, figures, skipped, tables, title=title, note=note,
                                                       created=utc_now()))
     return Report(out, html, md, runs, figures, skipped, tables, found)

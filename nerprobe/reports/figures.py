@@ -15,6 +15,7 @@ import pandas as pd
 
 from nerprobe.reports import frames
 from nerprobe.reports.runs import Run
+from nerprobe.safe_io import atomic_writer
 
 FORMATS = ("pdf", "svg", "png")
 PNG_DPI = 150
@@ -64,7 +65,8 @@ def _save(fig, out_dir: Path, name: str) -> dict[str, Path]:
             meta["CreationDate"] = None  # reproducible bytes
         elif ext == "svg":
             meta["Date"] = None
-        fig.savefig(p, format=ext, dpi=PNG_DPI if ext == "png" else None, metadata=meta)
+        with atomic_writer(p, "wb") as fh:  # a killed report leaves the old figure or none, not half of one
+            fig.savefig(fh, format=ext, dpi=PNG_DPI if ext == "png" else None, metadata=meta)
         paths[ext] = p
     import matplotlib.pyplot as plt
 

@@ -125,6 +125,7 @@ def render_html(runs: list[Run], findings: list[str], figures: list[Figure], ski
 
 
 def write_html(path: Path, text: str) -> Path:
-    """Write the page; returns its path."""
-    path.write_text(text, encoding="utf-8")
-    return path
+    """Write the page (under a temporary name, renamed into place); returns its path."""
+    from nerprobe.safe_io import atomic_write_text
+
+    return atomic_write_text(path, text)

@@ -16,6 +16,7 @@ import pandas as pd
 from nerprobe.reports import frames
 from nerprobe.reports.runs import Run
 from nerprobe.reports.signatures import SignatureKeys
+from nerprobe.safe_io import atomic_write_text
 
 
 @dataclass
@@ -257,13 +258,13 @@ def write_tables(tables: list[Table], out_dir: Path) -> list[Path]:
     for t in tables:
         for ext, text in (("md", t.markdown()), ("tex", t.latex())):
             p = out_dir / f"{t.name}.{ext}"
-            p.write_text(text, encoding="utf-8")
+            atomic_write_text(p, text)
             paths.append(p)
     all_md = out_dir / "tables.md"
-    all_md.write_text("\n".join(t.markdown() for t in tables), encoding="utf-8")
+    atomic_write_text(all_md, "\n".join(t.markdown() for t in tables))
     doc = out_dir / "tables.tex"
-    doc.write_text(LATEX_PREAMBLE + "".join(f"\\input{{{t.name}.tex}}\n" for t in tables) + "\\end{document}\n",
-                   encoding="utf-8")
+    atomic_write_text(doc, LATEX_PREAMBLE + "".join(f"\\input{{{t.name}.tex}}\n" for t in tables)
+                      + "\\end{document}\n")
     return paths + [all_md, doc]
 
 
