@@ -186,3 +186,16 @@ def test_cli_prints_the_table(models, tmp_path, data_dir):
     assert "inconclusive" in table and "retained" not in table.split("verdicts:")[0], table
     assert "verdicts: worse/better = Holm p < 0.05; retained = not significant and the CI of Δ within ±2 points" in table
     assert (tmp_path / "r" / "stats.json").is_file()
+
+
+def test_too_few_resamples_and_a_bad_margin_are_refused_before_loading(models, tmp_path, data_dir):
+    common = ["--model", str(models["base"]), "--adapter", str(models["a1"]), "--data-dir", str(data_dir),
+              "--tasks", "local_gsm8k,demo_completion", "--limit", "4", "--no-progress"]
+    # 2 filters x exact_match + exact_match and the graded f1: 4 tests, 1600 resamples at least
+    result = _cli(common + ["--out", str(tmp_path / "r"), "--n-resamples", "1000"])
+    assert result.exit_code == 2, result.output
+    assert "--n-resamples: 1000 is too few for a family of 4 test(s) at alpha 0.05: the minimum is 1600" in (
+        " ".join(result.output.split())), result.output
+    assert not (tmp_path / "r" / "results").exists()
+    result = _cli(common + ["--out", str(tmp_path / "m"), "--margin", "0"])
+    assert result.exit_code == 2 and "--margin: must be above 0" in result.output, result.output

@@ -48,7 +48,7 @@ def print_rows(rows: list[dict], title: str) -> None:
     if rows:
         margin, alpha = rows[0].get("margin"), rows[0]["alpha"]
         _wide_console().print(f"verdicts: worse/better = Holm p < {alpha:g}; retained = not significant and the CI of Δ "
-                              f"within ±{margin:g} points; inconclusive = neither (no evidence either way)",
+                              f"within ±{margin:g} points; inconclusive = neither (the data cannot tell)",
                               highlight=False)
 
 
