@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -146,16 +147,47 @@ class JSONError(ValueError):
         super().__init__(message)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string in ``value`` (keys included) that holds a lone UTF-16 surrogate, else None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value
+        return None
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        found = _lone_surrogate(item)
+        if found is not None:
+            return found
+    return None
+
+
 def loads(text: str) -> Any:
-    """``json.loads(text)`` with bounded nesting; ``JSONError`` (never RecursionError) for text it cannot decode."""
+    """``json.loads(text)`` with bounded nesting and text that can be written back as UTF-8; ``JSONError`` (never
+    RecursionError, never a later UnicodeEncodeError) for text it cannot decode or a lone ``\\udXXX`` surrogate."""
     if json_depth_exceeded(text):
         raise JSONError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as err:
         raise JSONError(f"not valid JSON: {err.msg}", err.lineno, err.colno) from None
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise JSONError("JSON nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):
+        bad = _lone_surrogate(value)
+        if bad is not None:
+            shown = quote(bad.encode("utf-8", "backslashreplace").decode("ascii"), 80)
+            raise JSONError(f"a string holds a lone UTF-16 surrogate, which is not text: {shown}")
+    return value
 
 
 def loads_json(path, text: str, *, line: int | None = None) -> Any:

@@ -26,6 +26,14 @@ def test_brackets_inside_strings_do_not_count_as_depth(tmp_path):
     assert safe_io.read_json(f) == value
 
 
+def test_lone_surrogates_are_refused_and_pairs_kept():
+    with pytest.raises(safe_io.JSONError, match="lone UTF-16 surrogate"):
+        safe_io.loads('{"text": "a\\ud800b"}')
+    with pytest.raises(safe_io.JSONError, match="lone UTF-16 surrogate"):
+        safe_io.loads('{"\\udc00": 1}')
+    assert safe_io.loads('"\\ud83d\\ude00"') == "\U0001F600"
+
+
 def test_not_utf8_gives_line_and_column(tmp_path):
     f = tmp_path / "a.json"
     f.write_bytes('[{"input": "x"},\n {"input": "Café"}]'.encode("latin-1"))
