@@ -7,14 +7,13 @@ instead of markup strings.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sys
 
 from rich.console import Console
 from rich.text import Text
 
-from nerprobe.errors import InputError, NerprobeError, OptionError
+from nerprobe.errors import InputError, NerprobeError
 
 console = Console(markup=False)
 err_console = Console(stderr=True, markup=False)
@@ -48,16 +47,9 @@ def _print_error(message: str) -> None:
     err_console.print(Text.assemble(("error:", "red"), " ", one_line(message)), highlight=False, soft_wrap=True)
 
 
-@contextlib.contextmanager
-def as_option(field: str, option: str):
-    """Inside, an ``InputError`` about the library parameter ``field`` becomes an ``OptionError`` naming the
-    command's ``option`` (``--labels: nope: neither a known label set ...``); other errors pass unchanged."""
-    try:
-        yield
-    except InputError as err:
-        if err.field != field:
-            raise
-        raise OptionError(option, str(err)) from None
+#: The option every command gives a library parameter: an ``InputError`` whose ``field`` is one of these is printed
+#: as ``--option: message`` (the library names the parameter, never a flag).
+OPTION_OF_FIELD = {"model": "--model", "adapter": "--adapter", "dtype": "--dtype", "labels": "--labels"}
 
 
 def one_line_errors(fn=None, *, hints: dict[str, str] | None = None):
@@ -75,6 +67,8 @@ def one_line_errors(fn=None, *, hints: dict[str, str] | None = None):
             return fn(*args, **kwargs)
         except NerprobeError as err:
             message = str(err)
+            if isinstance(err, InputError) and err.field in OPTION_OF_FIELD:
+                message = f"{OPTION_OF_FIELD[err.field]}: {message}"
             if hints and isinstance(err, InputError) and err.field in hints:
                 message += f" ({hints[err.field]})"
             _print_error(message)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from nerprobe.cli.common import as_option, console, one_line_errors, styled
+from nerprobe.cli.common import console, one_line_errors, styled
 from nerprobe.errors import OptionError
 
 app = typer.Typer(help="The five generative output formats.", no_args_is_help=True)
@@ -51,8 +51,7 @@ def convert(
     check_output_file(path, inputs)
     check_output_file(out / "dataset_info.json", inputs)
     data = read_corpus(corpus, lenient=lenient)
-    with as_option("labels", "--labels"):
-        labelset = resolve_label_set(labels, data.labels)
+    labelset = resolve_label_set(labels, data.labels)
     missing = sorted(set(data.labels) - set(labelset.names))
     if missing:
         raise OptionError("--labels", f"the corpus uses labels outside the label set: {', '.join(missing)}")

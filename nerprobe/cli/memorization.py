@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import as_option, console, err_console, one_line_errors, warn
+from nerprobe.cli.common import console, err_console, one_line_errors, warn
 
 
 def _pct(x: float) -> str:
@@ -109,8 +109,7 @@ def memorization(
         command="probe " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     try:
-        with as_option("labels", "--labels"):
-            result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
+        result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
     except TooFewResamples as err:
         raise OptionError("--n-resamples", err.reason) from None
     for problem in result["manifest"]["problems"]:

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from nerprobe.cli.common import as_option, console, one_line_errors, warn
+from nerprobe.cli.common import console, one_line_errors, warn
 from nerprobe.errors import OptionError
 
 
@@ -68,8 +68,7 @@ def generate(
     sentences = corpus.sentences[:limit] if limit else corpus.sentences
     if not sentences:
         raise OptionError("--input", f"{input} has no sentences")
-    with as_option("labels", "--labels"):
-        prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels)
+    prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels)
     for w in prompting.warnings:
         warn(w)
     format, labelset = prompting.format_name, prompting.labelset

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from nerprobe.cli.common import as_option, console, one_line_errors
+from nerprobe.cli.common import console, one_line_errors
 from nerprobe.errors import OptionError
 
 
@@ -80,8 +80,7 @@ def train(
         console.print(f"skipped {len(corpus.skipped)} bad record(s) of {train_file}")
     if len(corpus) == 0:
         raise OptionError("--train", f"{train_file} holds no sentences")
-    with as_option("labels", "--labels"):
-        labelset = resolve_label_set(labels, corpus.labels)
+    labelset = resolve_label_set(labels, corpus.labels)
     # adapter="" keeps an alias's bundled adapter from being resolved (or built): training starts from the base
     spec = resolve(model, adapter="", format_name=format_name)
     adapter = train_lora(spec, list(corpus), format_name, labelset, out, config, overwrite=overwrite)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nerprobe.errors import NerprobeError
 from nerprobe.models.fingerprint import ADAPTER_MANIFEST_NAMES, spec_fingerprints
-from nerprobe.models.registry import ModelSpec
+from nerprobe.models.registry import ModelSpec, bad_value
 
 
 def auto_device(device: str | None = None) -> str:
@@ -41,7 +41,7 @@ def auto_dtype(device: str, dtype=None):
                     torch, dtype
                 )
             except AttributeError:
-                raise NerprobeError(f"--dtype: unknown dtype '{dtype}' (bf16, fp16, fp32)") from None
+                raise bad_value("dtype", f"unknown dtype '{dtype}' (bf16, fp16, fp32)") from None
         return dtype
     if str(device).startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -51,11 +51,11 @@ def auto_dtype(device: str, dtype=None):
 # -- checks before loading ------------------------------------------------------------------------------------------
 def _check_local_base(path: Path) -> None:
     if not (path / "config.json").is_file():
-        raise NerprobeError(f"--model: {path} has no config.json (not a Hugging Face model directory)")
+        raise bad_value("model", f"{path} has no config.json (not a Hugging Face model directory)")
     if not any(path.glob("*.safetensors")):
         if any(path.glob("*.bin")) or any(path.glob("*.pt")):
-            raise NerprobeError(f"--model: {path} has only pickle weights (.bin); nerprobe loads safetensors only")
-        raise NerprobeError(f"--model: {path} has no .safetensors weights")
+            raise bad_value("model", f"{path} has only pickle weights (.bin); nerprobe loads safetensors only")
+        raise bad_value("model", f"{path} has no .safetensors weights")
 
 
 def _check_hub_base(spec: ModelSpec) -> None:
@@ -66,7 +66,7 @@ def _check_hub_base(spec: ModelSpec) -> None:
         AutoConfig.from_pretrained(spec.base, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     except Exception as err:  # OSError, HTTP errors, ValueError: all mean "cannot get this model"
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise NerprobeError(f"--model: cannot find model '{spec.base}' locally or on the hub ({first})") from None
+        raise bad_value("model", f"cannot find model '{spec.base}' locally or on the hub ({first})") from None
 
 
 def _same_base(recorded: str, base: str) -> bool:
@@ -97,12 +97,12 @@ def read_adapter_manifest(adapter: Path) -> dict | None:
 def _check_adapter(spec: ModelSpec, base_fp: str) -> None:
     adapter = Path(spec.adapter).expanduser()
     if not adapter.is_dir():
-        raise NerprobeError(f"--adapter: adapter directory {spec.adapter} does not exist")
+        raise bad_value("adapter", f"adapter directory {spec.adapter} does not exist")
     config_path = adapter / "adapter_config.json"
     if not config_path.is_file():
-        raise NerprobeError(f"--adapter: {spec.adapter} has no adapter_config.json (not a PEFT adapter directory)")
+        raise bad_value("adapter", f"{spec.adapter} has no adapter_config.json (not a PEFT adapter directory)")
     if not (adapter / "adapter_model.safetensors").is_file():
-        raise NerprobeError(f"--adapter: {spec.adapter} has no adapter_model.safetensors (safetensors only)")
+        raise bad_value("adapter", f"{spec.adapter} has no adapter_model.safetensors (safetensors only)")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except ValueError:
@@ -112,16 +112,12 @@ def _check_adapter(spec: ModelSpec, base_fp: str) -> None:
     if recorded_fp:
         # nerprobe's manifest pins the exact base weights: stronger than a name, so it decides alone
         if recorded_fp.split(":")[-1] != base_fp.split(":")[-1]:
-            raise NerprobeError(
-                f"--adapter: {spec.adapter} was trained on another base model "
-                f"(its base fingerprint {recorded_fp[:23]}…, {spec.base} has {base_fp[:23]}…)"
-            )
+            raise bad_value("adapter", f"{spec.adapter} was trained on another base model "
+                       f"(its base fingerprint {recorded_fp[:23]}…, {spec.base} has {base_fp[:23]}…)")
         return
     recorded = config.get("base_model_name_or_path")
     if recorded and not _same_base(str(recorded), spec.base):
-        raise NerprobeError(
-            f"--adapter: {spec.adapter} was trained on {recorded}, not on the base model {spec.base}"
-        )
+        raise bad_value("adapter", f"{spec.adapter} was trained on {recorded}, not on the base model {spec.base}")
 
 
 def check_spec(spec: ModelSpec) -> dict:
@@ -133,11 +129,11 @@ def check_spec(spec: ModelSpec) -> dict:
     if base.is_dir():
         _check_local_base(base)
     elif base.exists() or spec.base.startswith(("/", ".", "~")):
-        raise NerprobeError(f"--model: model directory {spec.base} does not exist")
+        raise bad_value("model", f"model directory {spec.base} does not exist")
     else:
         _check_hub_base(spec)
     if spec.adapter is not None and not Path(spec.adapter).expanduser().is_dir():
-        raise NerprobeError(f"--adapter: adapter directory {spec.adapter} does not exist")
+        raise bad_value("adapter", f"adapter directory {spec.adapter} does not exist")
     fps = spec_fingerprints(spec)
     if spec.adapter is not None:
         _check_adapter(spec, fps["base"])
@@ -156,7 +152,7 @@ def load_tokenizer(spec_or_name, *, revision: str | None = None, trust_remote_co
         tok = AutoTokenizer.from_pretrained(name, revision=revision, trust_remote_code=trust_remote_code)
     except Exception as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise NerprobeError(f"--model: cannot load the tokenizer of {name} ({first})") from None
+        raise bad_value("model", f"cannot load the tokenizer of {name} ({first})") from None
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -180,7 +176,7 @@ def load_base(name_or_path: str, *, device=None, dtype=None, revision=None, trus
         )
     except Exception as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise NerprobeError(f"--model: cannot load {name_or_path} ({first})") from None
+        raise bad_value("model", f"cannot load {name_or_path} ({first})") from None
     model.to(device)
     model.eval()
     return model, tokenizer
@@ -244,7 +240,7 @@ def _load_weights(spec: ModelSpec, device: str, dtype):
             model = PeftModel.from_pretrained(model, str(Path(spec.adapter).expanduser()))
         except Exception as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise NerprobeError(f"--adapter: cannot load {spec.adapter} onto {spec.base} ({first})") from None
+            raise bad_value("adapter", f"cannot load {spec.adapter} onto {spec.base} ({first})") from None
         model.eval()
     return model
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from nerprobe.errors import NerprobeError
+from nerprobe.errors import InputError, NerprobeError
 
 BUILTIN_PREFIX = "builtin:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -41,6 +41,12 @@ class ModelSpec:
         """One line: ``alias (base + adapter)``."""
         s = self.base + (f"@{self.revision}" if self.revision else "") + (f" + {self.adapter}" if self.adapter else "")
         return f"{self.alias} ({s})" if self.alias else s
+
+
+def bad_value(field: str, message: str) -> InputError:
+    """An error about the value given for the library parameter ``field`` (``model``, ``adapter``, ``dtype``): the
+    message does not name a command-line flag; the CLI puts its own option in front (``cli.common``)."""
+    return InputError(None, None, message, field=field)
 
 
 def user_alias_file() -> Path:
@@ -117,7 +123,7 @@ def resolve(model: str, adapter: str | None = None, *, format_name: str = "xml")
     ``NerprobeError`` (one line) for a name that is none of these.
     """
     if not model or not model.strip():
-        raise NerprobeError("--model: empty model name")
+        raise bad_value("model", "empty model name")
     aliases = load_aliases()
     if model in aliases:
         entry = aliases[model]
@@ -132,9 +138,8 @@ def resolve(model: str, adapter: str | None = None, *, format_name: str = "xml")
     if path.is_dir():
         return ModelSpec(base=str(path.resolve()), adapter=adapter)
     if looks_like_path(model) or path.exists():
-        raise NerprobeError(f"--model: model directory {model} does not exist")
+        raise bad_value("model", f"model directory {model} does not exist")
     if _HUB_ID.match(model):
         return ModelSpec(base=model, adapter=adapter)
-    raise NerprobeError(
-        f"--model: '{model}' is not an alias ({', '.join(sorted(aliases))}), a local directory or a hub id (org/name)"
-    )
+    raise bad_value("model", f"'{model}' is not an alias ({', '.join(sorted(aliases))}), a local directory or a hub id "
+               "(org/name)")

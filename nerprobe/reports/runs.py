@@ -106,7 +106,7 @@ def load_run(path: str | Path) -> Run:
         raise InputError(str(path), None, f"not one finished {kind} run: {broken}")
     spath = path / "stats.json"
     if not spath.is_file():
-        raise InputError(str(spath), None, f"missing: the {kind} run did not finish (rerun it with the same --out)")
+        raise InputError(str(spath), None, f"missing: the {kind} run did not finish (rerun it into the same directory)")
     stats = _read_json(spath)
     scores = _read_json(path / "scores.json") if kind == MEMORIZATION else {}
     return Run(path=path, kind=kind, manifest=manifest, stats=stats, scores=scores, name=path.resolve().name)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError, OptionError
 from nerprobe.retention import harness, suite
 from nerprobe.retention.answers import answer_form
 from nerprobe.retention.compare import DEFAULT_MARGIN, compare_runs
@@ -176,7 +176,8 @@ def _check_or_write_manifest(plan: RetentionPlan) -> None:
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
         if old.get("identity") != json.loads(json.dumps(identity)):
-            raise OptionError("--out", f"{plan.out_dir} holds a retention run with other settings; use another --out")
+            raise InputError(str(plan.out_dir), None, "holds a retention run with other settings; choose another "
+                             "output directory")
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     plan.manifest = begin_run(plan.out_dir, _manifest(plan), RUN_PARTS)
 
