@@ -284,6 +284,8 @@ def check_output_file(path, inputs: Iterable = (), *, what: str = "output") -> P
             raise NerprobeError(f"{shown}: the {what} is the input file {inp}; choose another path (nothing written)")
     if p.is_dir():
         raise NerprobeError(f"{shown}: is a directory; the {what} must be a file")
+    if p.exists() and not p.is_file():
+        raise NerprobeError(f"{shown}: is not a regular file (a pipe or device); the {what} must be a file")
     if p.exists() and not os.access(p, os.W_OK):
         raise NerprobeError(f"{shown}: cannot write it (permission denied)")
     _check_parent(p, shown)

@@ -329,7 +329,7 @@ def _cases() -> list[Case]:
         "generate": ["generate", "--model", "{model}", "--input", "{in}/good.jsonl", "--format", "xml", "--out"],
     }.items():
         for tag, out, shown in [("dir", "{root}/notes", "notes"), ("under-file", "{in}/good.txt/x.jsonl", "good.txt"),
-                                ("dot", ".", "."), ("root", "/", "/")]:
+                                ("dot", ".", "."), ("root", "/", "/"), ("pipe", "{in}/pipe.jsonl", "pipe.jsonl")]:
             cases.append(Case(f"{cmd}-out[{tag}]", args + [out], shown))
     cases.append(Case("formats-out[file]", ["formats", "convert", "{in}/good.jsonl", "--format", "xml", "--out",
                                             "{in}/good.txt"], "good.txt"))
