@@ -9,8 +9,8 @@ statistics array is ~100x faster than a loop and lets two systems share indices.
 against scipy on the same data.
 
 Every result is a frozen dataclass that records its ``method``, ``n_resamples``, ``seed`` and a sacreBLEU-style
-``signature`` (``metric:micro-f1|match:exact|test:paired-bootstrap|n:10000|seed:0|ci:95|nerprobe:0.1.0``) that says
-how the numbers were computed. Everything is seeded with ``numpy.random.default_rng(seed)`` and reproducible.
+``signature`` (``metric:micro-f1|match:exact|test:paired-bootstrap|n:10000|seed:0|ci:95|p:add-one|nerprobe:0.1.0``)
+that says how the numbers were computed. Everything is seeded with ``numpy.random.default_rng(seed)`` and reproducible.
 
 P-values:
 - ``paired_bootstrap`` / ``paired_bootstrap_mean``: two-sided *shifted-distribution* p-value (Koehn 2004, as
@@ -35,11 +35,10 @@ at 51 tests). Two rules keep the resolution out of the verdict:
 
 from __future__ import annotations
 
+import math
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator, Sequence
-
-import math
 
 import numpy as np
 
@@ -86,17 +85,15 @@ def _resolve_metric(metric: str | Metric) -> tuple[str, Metric, str | None]:
 
 # -- how many resamples a family needs -------------------------------------------------------------------------
 class TooFewResamples(NerprobeError, ValueError):
-    """``n_resamples`` is too small for the family of tests: ``str()`` names the quantity, the family and the
-    minimum; ``minimum``, ``n_resamples``, ``m`` and ``alpha`` are kept for callers that name their own option."""
+    """``n_resamples`` is too small for the family of tests: ``str()`` is ``n_resamples: <reason>``, the reason naming
+    the family and the minimum; ``reason``, ``minimum``, ``n_resamples``, ``m`` and ``alpha`` are kept for callers
+    that name their own option (the CLI: ``--n-resamples: <reason>``)."""
 
     def __init__(self, n_resamples: int, minimum: int, m: int, alpha: float):
         self.n_resamples, self.minimum, self.m, self.alpha = n_resamples, minimum, m, alpha
-        super().__init__(self.describe("n_resamples"))
-
-    def describe(self, name: str) -> str:
-        """The message with the quantity called ``name`` (the CLI passes its option, e.g. ``--n-resamples``)."""
-        return (f"{name} {self.n_resamples} is too few for a family of {self.m} test(s) at alpha {self.alpha:g}: "
-                f"the minimum is {self.minimum} (20 x {self.m} / {self.alpha:g}), or leave it out to get the minimum")
+        self.reason = (f"{n_resamples} is too few for a family of {m} test(s) at alpha {alpha:g}: the minimum is "
+                       f"{minimum} (20 x {m} / {alpha:g}); give at least that, or leave it out to get it")
+        super().__init__(f"n_resamples: {self.reason}")
 
 
 def min_resamples(m: int, alpha: float = 0.05) -> int:
