@@ -35,12 +35,11 @@ def convert(
     """Write CORPUS as LLaMA-Factory alpaca SFT data in one output format, plus its dataset_info.json entry."""
     from nerprobe.data.io import read_corpus
     from nerprobe.formats.labels import resolve_label_set
-    from nerprobe.formats import FORMAT_NAMES
+    from nerprobe.formats import get_format
     from nerprobe.formats.alpaca import write_alpaca
     from nerprobe.safe_io import check_file_name, check_output_file
 
-    if format not in FORMAT_NAMES:
-        raise OptionError("--format", f"unknown format {format!r}; choose one of {', '.join(FORMAT_NAMES)}")
+    get_format(format)
     if symbolize is not None and symbolize not in _SYMBOLIZE:
         raise OptionError("--symbolize", f"choose one of {', '.join(_SYMBOLIZE)}")
     if name is not None:

@@ -44,7 +44,7 @@ def generate(
 ) -> None:
     """Generate model outputs for a corpus, through the generation cache; writes nerprobe predictions JSONL."""
     from nerprobe.data.io import read_corpus
-    from nerprobe.formats import FORMAT_NAMES
+    from nerprobe.formats import get_format
     from nerprobe.models.loading import check_spec
     from nerprobe.models.parallel import generate as run_generation
     from nerprobe.models.predictors import build_requests
@@ -53,8 +53,8 @@ def generate(
     from nerprobe.provenance import file_sha256, sentences_sha256, write_manifest
     from nerprobe.safe_io import atomic_writer, check_input_file, check_output_file, check_writable_dir
 
-    if format is not None and format not in FORMAT_NAMES:
-        raise OptionError("--format", f"unknown format '{format}' (one of {', '.join(FORMAT_NAMES)})")
+    if format is not None:
+        get_format(format)
     check_input_file(input)
     check_output_file(out, [input], what="--out")  # before any model loads: never the input, never a folder
     manifest_path = out.with_name(out.name + ".manifest.json")

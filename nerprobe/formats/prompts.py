@@ -8,7 +8,6 @@ the XML format only, so for the other formats one sentence naming the output for
 from __future__ import annotations
 
 from nerprobe.data.model import Sentence
-from nerprobe.errors import OptionError
 from nerprobe.formats.labels import LabelSet, _symbols
 
 _ENCLOSE = (
@@ -58,9 +57,11 @@ def is_symbolized(labelset: LabelSet) -> bool:
 
 
 def instruction(format_name: str, labelset: LabelSet) -> str:
-    """The instruction for ``format_name`` and ``labelset`` (OptionError for an unknown format)."""
+    """The instruction for ``format_name`` and ``labelset`` (``formats.get_format``'s error for an unknown format)."""
     if format_name not in _HEADS:
-        raise OptionError("--format", f"unknown format {format_name!r}; choose one of {', '.join(_HEADS)}")
+        from nerprobe.formats import get_format
+
+        get_format(format_name)  # the one check of a format name: raises for an unknown one
     if is_symbolized(labelset):
         lines = [f"Your task is to do sequence labeling with labels {_enumerate(labelset.names)}."]
         if _SYMBOLIC_FORMAT_LINE[format_name]:
