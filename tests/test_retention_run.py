@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from model_fixtures import make_random_tiny_model
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 from nerprobe.retention.harness import EvalSettings
 from nerprobe.retention.run import plan_retention, run_retention
 
@@ -144,7 +144,7 @@ def test_rerun_skips_finished_pairs_and_resumes_missing_ones(run, data_dir):
     resumed = run_retention(again, loader=loader, progress=False)
     assert loader.loaded == [str(plan.adapter_specs["fmt_json"].adapter)]
     assert resumed.rows == result.rows  # the response cache and greedy decoding give the same items back
-    with pytest.raises(OptionError, match="--out"):
+    with pytest.raises(InputError, match="holds a retention run with other settings"):
         plan_retention(str(plan.base_spec.base), [plan.adapter_specs["fmt_xml"].adapter], TASKS,
                        EvalSettings(limit=5), plan.out_dir, data_dir=data_dir)
 
