@@ -153,6 +153,14 @@ BAD_DATASET_INFO = {
     "truncated": b'{"a": {',
 }
 
+#: Adapter folders with one broken JSON file: (tag, file name, bytes).
+BAD_ADAPTERS = [
+    ("config-deep", "adapter_config.json", b"[" * DEEP + b"]" * DEEP),
+    ("config-truncated", "adapter_config.json", b'{"base_model_name_or_path": '),
+    ("manifest-deep", "nerprobe_adapter.json", b'{"a": ' * DEEP + b"1" + b"}" * DEEP),
+    ("manifest-latin1", "nerprobe_adapter.json", '{"format": "caf\xe9"}'.encode("latin-1")),
+]
+
 #: Prediction files ``score`` must refuse (gold is a good corpus).
 BAD_PREDICTIONS = {
     "pred_deep.jsonl": b'{"id": "s0", "output": ' + b"[" * DEEP + b"]" * DEEP + b"}\n",
@@ -224,6 +232,13 @@ def ws(tmp_path_factory) -> Workspace:
     model.mkdir()
     (model / "config.json").write_text('{"model_type": "qwen2"}')
     (model / "model.safetensors").write_bytes(b"")
+    # adapters whose JSON files are broken: generate must say which file, before loading anything
+    for tag, fname, data in BAD_ADAPTERS:
+        a = root / "adapters" / tag
+        a.mkdir(parents=True)
+        (a / "adapter_model.safetensors").write_bytes(b"")
+        (a / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(model)}))
+        (a / fname).write_bytes(data)
     # a folder of the user's own, which no command may write into or replace
     user = root / "notes"
     user.mkdir()
@@ -357,6 +372,11 @@ def _cases() -> list[Case]:
                       "good.txt"))
     cases.append(Case("retention-data-dir[missing]", ret[:-1] + ["--data-dir", "{in}/missing.jsonl", "--out",
                                                                  "{root}/out/r"], "missing.jsonl"))
+
+    for tag, fname, _ in BAD_ADAPTERS:
+        cases.append(Case(f"generate-adapter[{tag}]", ["generate", "--model", "{model}", "--adapter",
+                                                       "{root}/adapters/" + tag, "--input", "{in}/good.jsonl",
+                                                       "--format", "xml", "--out", "{root}/out/p.jsonl"], fname))
 
     # reader options that do not fit the file
     for tag, args, shown in [

@@ -87,7 +87,7 @@ def read_adapter_manifest(adapter: Path) -> dict | None:
         if p.is_file():
             try:
                 data = json.loads(p.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 raise NerprobeError(f"{p}: adapter manifest is not valid JSON") from None
             if isinstance(data, dict):
                 return data
@@ -105,7 +105,7 @@ def _check_adapter(spec: ModelSpec, base_fp: str) -> None:
         raise bad_value("adapter", f"{spec.adapter} has no adapter_model.safetensors (safetensors only)")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise NerprobeError(f"{config_path}: not valid JSON") from None
     manifest = read_adapter_manifest(adapter)
     recorded_fp = (manifest or {}).get("base_fingerprint")

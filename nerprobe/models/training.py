@@ -14,7 +14,6 @@ trained with, the hyperparameters, the seed, the loss history, and the provenanc
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -410,10 +409,9 @@ def _swap_in(new: Path, out_dir: Path) -> None:
 
 def read_manifest(adapter_dir: str | Path) -> dict:
     """The ``nerprobe_adapter.json`` of an adapter directory (``NerprobeError`` when missing or unreadable)."""
+    from nerprobe.safe_io import read_json_object
+
     path = Path(adapter_dir) / MANIFEST_NAME
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError as err:
-        raise NerprobeError(f"{path}: no nerprobe adapter manifest") from err
-    except json.JSONDecodeError as err:
-        raise NerprobeError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from err
+    if not path.exists():
+        raise NerprobeError(f"{path}: no nerprobe adapter manifest")
+    return read_json_object(path)

@@ -174,7 +174,9 @@ def _check_or_write_manifest(plan: RetentionPlan) -> None:
     path = plan.out_dir / "manifest.json"
     identity = plan.identity()
     if path.is_file():
-        old = json.loads(path.read_text(encoding="utf-8"))
+        from nerprobe.safe_io import read_json_object  # depth, UTF-8 and shape errors as one line
+
+        old = read_json_object(path)
         if old.get("identity") != json.loads(json.dumps(identity)):
             raise InputError(str(plan.out_dir), None, "holds a retention run with other settings; choose another "
                              "output directory")
