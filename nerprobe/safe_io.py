@@ -383,10 +383,15 @@ def atomic_write_text(path, text: str) -> Path:
     return Path(path)
 
 
-def check_run_dir(path, inputs: Iterable = (), *, marker: str = "manifest.json", what: str = "run folder") -> Path:
+def check_run_dir(path, inputs: Iterable = (), *, marker: str = "manifest.json", what: str = "run folder",
+                  parts: Iterable[str] = ()) -> Path:
     """:func:`check_output_dir`, and an existing non-empty folder must hold ``marker`` (a run nerprobe wrote, to
-    resume or replace): a folder of the user's own files is never written into."""
+    resume or replace) or nothing but the run's own ``parts`` (a run stopped before its manifest was written): a
+    folder of the user's own files is never written into."""
     p = check_output_dir(path, inputs, what=what)
-    if p.is_dir() and not (p / marker).is_file() and any(p.iterdir()):
-        raise NerprobeError(f"{path}: not empty and not a nerprobe {what} (no {marker}); choose a new folder")
+    if p.is_dir() and not (p / marker).is_file():
+        foreign = [e.name for e in p.iterdir() if e.name not in set(parts)]
+        if foreign:
+            raise NerprobeError(f"{path}: not empty and not a nerprobe {what} (no {marker}, and it holds "
+                                f"{quote(foreign[0])}); choose a new folder")
     return p

@@ -89,7 +89,7 @@ def memorization(
     """Run the memorization probes with the model, its baseline and the lookup baseline; write the run directory."""
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
-    from nerprobe.probes.run import MemorizationConfig, run_memorization
+    from nerprobe.probes.run import RUN_PARTS, MemorizationConfig, run_memorization
     from nerprobe.safe_io import check_input_file, check_run_dir, check_writable_dir
 
     if limit is not None and limit < 1:
@@ -97,7 +97,7 @@ def memorization(
     for f in (train, test, pool):
         if f is not None:
             check_input_file(f)
-    check_run_dir(out, [train, test, pool])  # before any model loads or probe set is built
+    check_run_dir(out, [train, test, pool], parts=RUN_PARTS)  # before any model loads or probe set is built
     if cache_dir is not None:
         check_writable_dir(cache_dir, what="generation cache")
     names = tuple(p.strip() for item in probes for p in item.split(",") if p.strip())

@@ -116,7 +116,7 @@ def retention(
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
     from nerprobe.retention.harness import EvalSettings
-    from nerprobe.retention.run import plan_retention, run_retention
+    from nerprobe.retention.run import RUN_FOLDER_PARTS, plan_retention, run_retention
 
     if not 0 < margin <= 100:
         raise OptionError("--margin", f"must be above 0 and at most 100 points, got {margin:g}")
@@ -125,7 +125,7 @@ def retention(
 
     if data_dir is not None:
         check_input_dir(data_dir)
-    check_run_dir(out, [data_dir])  # before any model loads
+    check_run_dir(out, [data_dir], parts=RUN_FOLDER_PARTS)  # before any model loads
     task_list = [t.strip() for t in (tasks or "").split(",") if t.strip()]
     settings = EvalSettings(
         num_fewshot=num_fewshot,

@@ -164,6 +164,8 @@ def plan_retention(
 RUN_PARTS = ("results", "pairs", "stats.json")
 """What a retention run writes that its manifest records the hashes of (``tasks/``, ``data/`` and ``lm_cache/`` are
 rebuilt or reused by every rerun)."""
+RUN_FOLDER_PARTS = RUN_PARTS + ("tasks", "data", "lm_cache")
+"""Everything a retention run may write into its folder besides ``manifest.json``."""
 
 
 def _check_or_write_manifest(plan: RetentionPlan) -> None:
