@@ -209,6 +209,24 @@ def read_json(path) -> Any:
     return loads_json(path, read_text(path))
 
 
+def check_jsonl_objects(path) -> int:
+    """The number of records of a JSON Lines file whose every non-blank line is a JSON object; ``InputError``
+    ``path:line: why`` for the first line that is not UTF-8, not JSON, too deep, or not an object."""
+    data = read_bytes(path)
+    n = 0
+    for k, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8-sig" if k == 1 else "utf-8")
+        except UnicodeDecodeError as err:
+            raise utf8_error(path, raw, err, line=k) from None
+        if not isinstance(loads_json(path, line, line=k), dict):
+            raise InputError(str(path), k, "expected a JSON object on every line")
+        n += 1
+    return n
+
+
 def read_json_object(path) -> dict:
     """:func:`read_json` of a file that must hold a JSON object (``InputError`` otherwise)."""
     obj = read_json(path)

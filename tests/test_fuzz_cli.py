@@ -161,6 +161,15 @@ BAD_ADAPTERS = [
     ("manifest-latin1", "nerprobe_adapter.json", '{"format": "caf\xe9"}'.encode("latin-1")),
 ]
 
+MMLU_LINE = b'{"question": "2+2?", "choices": ["3", "4", "5", "6"], "answer": 1, "subject": "math"}\n'
+#: Second lines of an MMLU test file that retention must refuse, naming the file and line.
+BAD_BENCHMARK_DATA = {
+    "deep": b'{"q": ' + b"[" * DEEP + b"]" * DEEP + b"}\n",
+    "latin1": '{"question": "Café?"}\n'.encode("latin-1"),
+    "truncated": b'{"question": "x", "choi',
+    "list": b"[1, 2]\n",
+}
+
 #: Prediction files ``score`` must refuse (gold is a good corpus).
 BAD_PREDICTIONS = {
     "pred_deep.jsonl": b'{"id": "s0", "output": ' + b"[" * DEEP + b"]" * DEEP + b"}\n",
@@ -239,6 +248,16 @@ def ws(tmp_path_factory) -> Workspace:
         (a / "adapter_model.safetensors").write_bytes(b"")
         (a / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(model)}))
         (a / fname).write_bytes(data)
+    ok = root / "adapters" / "ok"
+    ok.mkdir(parents=True)
+    (ok / "adapter_model.safetensors").write_bytes(b"")
+    (ok / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(model)}))
+    # benchmark data folders with a broken MMLU file (retention reads them before any model loads)
+    for tag, data in BAD_BENCHMARK_DATA.items():
+        d = root / "benchmarks" / tag / "mmlu"
+        d.mkdir(parents=True)
+        (d / "dev.jsonl").write_bytes(MMLU_LINE)
+        (d / "test.jsonl").write_bytes(MMLU_LINE + data)
     # a folder of the user's own, which no command may write into or replace
     user = root / "notes"
     user.mkdir()
@@ -361,7 +380,8 @@ def _cases() -> list[Case]:
     ret = ["retention", "--model", "{model}", "--tasks", "local_mmlu", "--no-progress", "--out"]
     rep = ["report", "{runs}"]
     for tag, out, shown in [("file", "{in}/good.txt", "good.txt"), ("dot", ".", "."),
-                            ("user-folder", "{root}/notes", "notes"), ("parent-is-file", "{in}/good.txt/r", "good.txt")]:
+                            ("user-folder", "{root}/notes", "notes"),
+                            ("parent-is-file", "{in}/good.txt/r", "good.txt")]:
         cases.append(Case(f"memorization-out[{tag}]", mem + [out], shown))
         cases.append(Case(f"retention-out[{tag}]", ret + [out], shown))
         cases.append(Case(f"report-out[{tag}]", rep + ["--out", out], shown))
@@ -377,6 +397,12 @@ def _cases() -> list[Case]:
         cases.append(Case(f"generate-adapter[{tag}]", ["generate", "--model", "{model}", "--adapter",
                                                        "{root}/adapters/" + tag, "--input", "{in}/good.jsonl",
                                                        "--format", "xml", "--out", "{root}/out/p.jsonl"], fname))
+
+    for tag in BAD_BENCHMARK_DATA:
+        cases.append(Case(f"retention-data[{tag}]", ["retention", "--model", "{model}", "--adapter",
+                                                     "{root}/adapters/ok", "--tasks", "local_mmlu", "--no-progress",
+                                                     "--data-dir", "{root}/benchmarks/" + tag, "--out", "{root}/out/r"],
+                          f"{tag}/mmlu/test.jsonl:2"))
 
     # reader options that do not fit the file
     for tag, args, shown in [

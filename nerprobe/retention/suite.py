@@ -48,7 +48,10 @@ def default_data_dir() -> Path:
 
 
 def check_local_data(tasks: list[str], data_dir: Path) -> None:
-    """Raise ``OptionError`` (one line) when a requested local task's data file is missing from ``data_dir``."""
+    """Raise ``OptionError`` (one line) when a requested local task's data file is missing from ``data_dir``, and
+    ``InputError`` (``path:line: why``) when one of its lines is not a UTF-8 JSON object."""
+    from nerprobe.safe_io import check_jsonl_objects
+
     for name in tasks:
         task = LOCAL_TASKS.get(name)
         if task is None:
@@ -58,6 +61,7 @@ def check_local_data(tasks: list[str], data_dir: Path) -> None:
                 raise OptionError(
                     "--data-dir", f"task {name} needs {data_dir / rel}, which does not exist (set --data-dir or NERPROBE_DATA)"
                 )
+            check_jsonl_objects(data_dir / rel)  # a bad line is named here, not deep inside datasets/pyarrow
 
 
 def write_task_dir(tasks: list[str], task_dir: Path, data_dir: Path, run_data_dir: Path) -> Path:
