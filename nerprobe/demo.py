@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError, OptionError
 
 DEFAULT_SIZE = 60
 """Test sentences (and pairs) per memorization run and items per retention task of the full demo."""
@@ -83,8 +83,8 @@ def _retention(cfg: DemoConfig, adapters: list[Path], log) -> Path:
     paths = [str(a) for a in adapters]
     try:
         plan = plan_retention("tiny", paths, [], settings, out)
-    except OptionError as err:
-        if err.option != "--out":
+    except InputError as err:
+        if err.field != "out":
             raise
         log(f"  {out} holds a retention run of other settings (an earlier demo size): starting it afresh")
         shutil.rmtree(out)  # the demo's own run directory, never a user's

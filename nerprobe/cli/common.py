@@ -49,7 +49,11 @@ def _print_error(message: str) -> None:
 
 #: The option every command gives a library parameter: an ``InputError`` whose ``field`` is one of these is printed
 #: as ``--option: message`` (the library names the parameter, never a flag).
-OPTION_OF_FIELD = {"model": "--model", "adapter": "--adapter", "dtype": "--dtype", "labels": "--labels"}
+OPTION_OF_FIELD = {
+    "model": "--model", "adapter": "--adapter", "dtype": "--dtype", "labels": "--labels", "train": "--train",
+    "test": "--test", "pool": "--pool", "probes": "--probes", "limit": "--limit", "normalize": "--normalize",
+    "replacement_source": "--replacement-source", "out": "--out",
+}
 
 
 def one_line_errors(fn=None, *, hints: dict[str, str] | None = None):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from nerprobe.data.model import Sentence
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 from nerprobe.probes.base import ProbeItem, ProbeSet
 
 SEEN_SAME, SEEN_OTHER, UNSEEN = "seen_same", "seen_other", "unseen"
@@ -47,7 +47,8 @@ def get_normalizer(normalize: str | Callable[[str], str] | None) -> Callable[[st
     try:
         return NORMALIZERS[normalize]
     except KeyError:
-        raise OptionError("--normalize", f"unknown normalization {normalize!r} (known: {', '.join(NORMALIZERS)})")
+        raise InputError(None, None, f"unknown normalization {normalize!r} (known: {', '.join(NORMALIZERS)})",
+                         field="normalize")
 
 
 class MentionIndex:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from nerprobe.errors import InputError, NerprobeError, OptionError
+from nerprobe.errors import InputError, NerprobeError
 
 PROBE_NAMES = ("coverage", "unseen-entities", "swapped-labels", "type-swaps", "pair-lookup")
 """Probe groups of ``--probes``; ``swapped-labels`` is the three label renamings plus ``type-swaps``."""
@@ -73,7 +73,8 @@ class Corpora:
 
 
 def expand_probes(probes) -> list[str]:
-    """The probe-set names a ``--probes`` list stands for (``OptionError`` for an unknown name)."""
+    """The probe-set names a list of probe groups stands for (``InputError`` with ``field="probes"`` for an unknown
+    name)."""
     out: list[str] = []
     for p in probes:
         if p == "swapped-labels":
@@ -81,7 +82,8 @@ def expand_probes(probes) -> list[str]:
         elif p in PROBE_NAMES or p in RELABEL_SETS:
             names = [p]
         else:
-            raise OptionError("--probes", f"unknown probe {p!r} (known: {', '.join(PROBE_NAMES + RELABEL_SETS)})")
+            raise InputError(None, None, f"unknown probe {p!r} (known: {', '.join(PROBE_NAMES + RELABEL_SETS)})",
+                             field="probes")
         out += [n for n in names if n not in out]
     if "unseen-entities" in out and "coverage" not in out:
         out.insert(0, "coverage")  # the original sentences the unseen-entities set pairs with
@@ -113,27 +115,27 @@ def load_corpora(cfg: MemorizationConfig, problems: list[str]) -> Corpora:
         return Corpora(train, test, None, True, {"train": sentences_sha256(train), "test": sentences_sha256(test),
                                                  "source": "demo:flat:seed=0"})
     if cfg.train is None or cfg.test is None:
-        raise OptionError("--train" if cfg.train is None else "--test", "give both --train and --test (or neither, "
-                          "for the demo corpus)")
+        raise InputError(None, None, "give both a training and a test corpus (or neither, for the demo corpus)",
+                         field="train" if cfg.train is None else "test")
     from nerprobe.data.io import read_corpus
 
     read = {}
-    for opt, path in (("--train", cfg.train), ("--test", cfg.test), ("--pool", cfg.pool)):
+    for role, path in (("train", cfg.train), ("test", cfg.test), ("pool", cfg.pool)):
         if path is None:
             continue
         if not Path(path).exists():
-            raise OptionError(opt, f"{path} does not exist")
+            raise InputError(None, None, f"{path} does not exist", field=role)
         corpus = read_corpus(path, lenient=cfg.lenient)
         for msg in corpus.skipped:
             problems.append(f"skipped: {msg}")
         if not corpus.sentences:
-            raise OptionError(opt, f"{path} has no sentences")
-        read[opt] = corpus.sentences
+            raise InputError(None, None, f"{path} has no sentences", field=role)
+        read[role] = corpus.sentences
     # the corpus as read (the digest every nerprobe manifest records, e.g. an adapter's training data) and its file
-    hashes = {k.strip("-"): sentences_sha256(v) for k, v in read.items()}
-    hashes["files"] = {k.strip("-"): file_sha256(p) for k, p in (("--train", cfg.train), ("--test", cfg.test),
-                                                                ("--pool", cfg.pool)) if p is not None}
-    return Corpora(read["--train"], read["--test"], read.get("--pool"), False, hashes)
+    hashes = {k: sentences_sha256(v) for k, v in read.items()}
+    hashes["files"] = {k: file_sha256(p) for k, p in (("train", cfg.train), ("test", cfg.test), ("pool", cfg.pool))
+                       if p is not None}
+    return Corpora(read["train"], read["test"], read.get("pool"), False, hashes)
 
 
 def build_probe_sets(cfg: MemorizationConfig, corpora: Corpora, labelset, index, names: list[str]) -> dict:
@@ -220,7 +222,7 @@ def make_predictors(cfg: MemorizationConfig, corpora: Corpora, problems: list[st
             if spec.adapter:
                 out.append(_hf_predictor(BASELINE, dataclasses.replace(spec, adapter=None), cfg, cache))
             else:
-                problems.append("--baseline base: the model has no adapter, so there is no separate base to compare")
+                problems.append("baseline: the model has no adapter, so there is no separate base to compare")
         elif cfg.baseline != "none":
             out.append(_hf_predictor(BASELINE, resolve(cfg.baseline, format_name=cfg.format_name), cfg, cache))
     lookup = LookupPredictor.fit(corpora.train)
@@ -442,7 +444,7 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     if cfg.format_name is not None:
         get_format(cfg.format_name)  # the one check of a format name (formats.get_format)
     if cfg.limit is not None and cfg.limit < 1:
-        raise OptionError("--limit", "must be at least 1")
+        raise InputError(None, None, "must be at least 1", field="limit")
     get_normalizer(cfg.normalize)
     names = expand_probes(cfg.probes)
     problems: list[str] = []
@@ -462,17 +464,17 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
 
     train_labels = sorted({e.label for s in corpora.train for e in s.entities})
     if not train_labels:
-        raise OptionError("--train", "the training corpus has no entities")
+        raise InputError(None, None, "the training corpus has no entities", field="train")
     labelset = prompting.labelset
     outside = sorted(set(train_labels) - set(labelset.names))
     if outside:
         problems.append(f"labels: the training corpus uses labels outside the prompts' label set: {', '.join(outside)}")
     test_labels = {e.label for s in corpora.test for e in s.entities}
     for lab in sorted(test_labels - set(train_labels)):
-        problems.append(f"--test: label {lab!r} never occurs in training; its mentions count as misses")
+        problems.append(f"test: label {lab!r} never occurs in training; its mentions count as misses")
     n_empty = sum(1 for s in corpora.test if not s.entities)
     if n_empty:
-        problems.append(f"--test: {n_empty} sentence(s) without entities (kept: they count for precision)")
+        problems.append(f"test: {n_empty} sentence(s) without entities (kept: they count for precision)")
     index = MentionIndex(corpora.train, cfg.normalize)
     sets = build_probe_sets(cfg, corpora, labelset, index, names)
     manifest = {

@@ -16,7 +16,7 @@ from collections import defaultdict
 from typing import Callable, Iterable
 
 from nerprobe.data.model import Entity, Sentence
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 from nerprobe.probes.base import Change, ProbeItem, ProbeSet
 from nerprobe.probes.coverage import MentionIndex
 from nerprobe.probes.rewrite import replace_spans, replaceable_spans
@@ -49,7 +49,8 @@ def relabel_mapping(labelset, mode: str, seed: int = 0):
         mapping = dict(zip(labelset.names, perm))
         definitions = {mapping[k]: v for k, v in labelset.definitions.items() if k in mapping}
         return LabelSet(names=tuple(mapping[n] for n in labelset.names), definitions=definitions), mapping
-    raise OptionError("--probes", f"unknown relabeling {mode!r} (known: {', '.join(RELABEL_MODES)})")
+    raise InputError(None, None, f"unknown relabeling {mode!r} (known: {', '.join(RELABEL_MODES)})",
+                     field="probes")
 
 
 def build_relabeled(test: Iterable[Sentence], labelset, mode: str, seed: int = 0) -> ProbeSet:

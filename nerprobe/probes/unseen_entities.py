@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from typing import Callable, Iterable
 
 from nerprobe.data.model import Sentence
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 from nerprobe.probes.base import Change, ProbeItem, ProbeSet
 from nerprobe.probes.coverage import MentionIndex
 from nerprobe.probes.rewrite import replace_spans, replaceable_spans
@@ -40,7 +40,8 @@ class ReplacementSource:
 
     def __init__(self, index: MentionIndex, pool: Iterable[Sentence], source: str, rng: random.Random, seed: int):
         if source not in SOURCES:
-            raise OptionError("--replacement-source", f"unknown source {source!r} (known: {', '.join(SOURCES)})")
+            raise InputError(None, None, f"unknown source {source!r} (known: {', '.join(SOURCES)})",
+                             field="replacement_source")
         self.index, self.source, self.rng = index, source, rng
         by_type: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
         for s in pool:

@@ -181,7 +181,7 @@ def _check_or_write_manifest(plan: RetentionPlan) -> None:
         old = read_json_object(path)
         if old.get("identity") != json.loads(json.dumps(identity)):
             raise InputError(str(plan.out_dir), None, "holds a retention run with other settings; choose another "
-                             "output directory")
+                             "output directory", field="out")
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     plan.manifest = begin_run(plan.out_dir, _manifest(plan), RUN_PARTS)
 
