@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from nerprobe.errors import InputError, OptionError
+from nerprobe.errors import InputError
 from nerprobe.retention import harness, suite
 from nerprobe.retention.answers import answer_form
 from nerprobe.retention.compare import DEFAULT_MARGIN, compare_runs
@@ -100,7 +100,7 @@ def resolve_models(model: str, adapters: list[str]) -> tuple[Any, dict[str, Any]
     base_spec = dataclasses.replace(spec, adapter=None)
     adapter_paths = list(adapters) or ([spec.adapter] if spec.adapter else [])
     if not adapter_paths:
-        raise OptionError("--adapter", f"{model} has no adapter to compare with its base; give --adapter PATH")
+        raise InputError(None, None, f"{model} has no adapter to compare with its base; name one", field="adapter")
     fingerprints = {BASE_KEY: check_spec(base_spec)["model"]}
     adapter_specs: dict[str, Any] = {}
     for path in adapter_paths:
@@ -132,9 +132,10 @@ def plan_retention(
         if model in ("tiny", "tiny-base"):
             tasks = list(suite.DEMO_SUITE)
         else:
-            raise OptionError("--tasks", "give at least one task (e.g. local_mmlu,local_gsm8k or any lm-eval task)")
+            raise InputError(None, None, "give at least one task (e.g. local_mmlu,local_gsm8k or any lm-eval task)",
+                             field="tasks")
     if len(set(tasks)) != len(tasks):
-        raise OptionError("--tasks", "a task is named twice")
+        raise InputError(None, None, "a task is named twice", field="tasks")
     data_dir = Path(data_dir) if data_dir else suite.default_data_dir()
     suite.check_local_data(tasks, data_dir)
     out_dir = Path(out_dir)
