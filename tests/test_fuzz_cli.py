@@ -390,8 +390,9 @@ def _cases() -> list[Case]:
     cases.append(Case("report-out[runs-parent]", ["report", "{runs}/mem", "--out", "{runs}"], "runs"))
     cases.append(Case("retention-data-dir[file]", ret[:-1] + ["--data-dir", "{in}/good.txt", "--out", "{root}/out/r"],
                       "good.txt"))
-    cases.append(Case("retention-data-dir[missing]", ret[:-1] + ["--data-dir", "{in}/missing.jsonl", "--out",
-                                                                 "{root}/out/r"], "missing.jsonl"))
+    cases.append(Case("retention-data-dir[missing]", ret[:-1] + ["--adapter", "{root}/adapters/ok", "--data-dir",
+                                                                 "{in}/missing.jsonl", "--out", "{root}/out/r"],
+                      "missing.jsonl/mmlu/test.jsonl"))
 
     for tag, fname, _ in BAD_ADAPTERS:
         cases.append(Case(f"generate-adapter[{tag}]", ["generate", "--model", "{model}", "--adapter",

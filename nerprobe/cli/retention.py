@@ -123,8 +123,8 @@ def retention(
 
     from nerprobe.safe_io import check_input_dir, check_run_dir
 
-    if data_dir is not None:
-        check_input_dir(data_dir)
+    if data_dir is not None and data_dir.exists():
+        check_input_dir(data_dir)  # a file is refused here; a missing folder by the task that needs it
     check_run_dir(out, [data_dir], parts=RUN_FOLDER_PARTS)  # before any model loads
     task_list = [t.strip() for t in (tasks or "").split(",") if t.strip()]
     settings = EvalSettings(
