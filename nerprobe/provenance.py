@@ -135,8 +135,14 @@ def finish_run(run_dir: Path, manifest: dict, parts: Iterable[str], *, command: 
     ``run.state = "complete"``, written last. Returns the manifest as written."""
     run_dir, parts = Path(run_dir), list(parts)
     files = {rel: file_sha256(run_dir / rel) for rel in run_files(run_dir, parts)}
-    run = {"state": COMPLETE, "parts": parts, "files": files}
+    run = {"state": COMPLETE, "finished": utc_now(), "parts": parts, "files": files}
     return write_manifest(run_dir / MANIFEST, {**manifest, "run": run}, command=command)
+
+
+def _inside(rel: str) -> bool:
+    """Whether ``rel`` is a plain relative path that stays inside the run directory."""
+    p = Path(rel)
+    return bool(rel) and not p.is_absolute() and ".." not in p.parts
 
 
 def check_run(run_dir: Path, manifest: dict) -> str | None:
@@ -146,7 +152,9 @@ def check_run(run_dir: Path, manifest: dict) -> str | None:
     run = manifest.get("run")
     if run is None:
         return None
-    if not isinstance(run, dict) or not isinstance(run.get("files", {}), dict) or not isinstance(run.get("parts", []), list):
+    if not isinstance(run, dict) or not isinstance(run.get("files", {}), dict) \
+            or not isinstance(run.get("parts", []), list) \
+            or not all(_inside(str(p)) for p in [*run.get("parts", []), *run.get("files", {})]):
         return "its manifest's \"run\" entry is malformed"
     if run.get("state") != COMPLETE:
         return (f"the run is not finished (state {run.get('state')!r}): it was interrupted or is still running; "

@@ -152,3 +152,16 @@ def test_report_says_when_combined_runs_were_made_on_other_data(finished, tmp_pa
     assert data_notes(load_runs([same, finished])) == []
     r = report(tmp_path, same, other)
     assert r.exit_code == 0 and "warning: the memorization runs were made on different test sentences" in r.output
+
+
+def test_a_manifest_cannot_point_the_check_outside_the_run(finished, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    for bad in (["..", "probes"], ["/"]):
+        m = manifest(run)
+        m["run"]["parts"] = bad
+        assert "malformed" in check_run(run, m)
+    m = manifest(run)
+    m["run"]["files"]["../outside.json"] = "sha256:0"
+    assert "malformed" in check_run(run, m)
+    assert manifest(run)["run"]["finished"].endswith("Z")
