@@ -90,13 +90,10 @@ def memorization(
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
     from nerprobe.probes.run import RUN_PARTS, MemorizationConfig, run_memorization
-    from nerprobe.safe_io import check_input_file, check_run_dir, check_writable_dir
+    from nerprobe.safe_io import check_run_dir, check_writable_dir
 
     if limit is not None and limit < 1:
         raise OptionError("--limit", "must be at least 1")
-    for f in (train, test, pool):
-        if f is not None:
-            check_input_file(f)
     check_run_dir(out, [train, test, pool], parts=RUN_PARTS)  # before any model loads or probe set is built
     if cache_dir is not None:
         check_writable_dir(cache_dir, what="generation cache")
