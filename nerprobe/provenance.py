@@ -161,11 +161,12 @@ def check_run(run_dir: Path, manifest: dict) -> str | None:
                 "rerun it with the same options to finish it")
     recorded: dict = run.get("files", {})
     present = set(run_files(Path(run_dir), [str(p) for p in run.get("parts", [])]))
-    for rel in sorted(set(recorded) - present):
-        return f"{rel} is missing: the run directory is incomplete"
-    for rel in sorted(present - set(recorded)):
-        return f"{rel} is not part of the recorded run: the directory mixes files of several runs"
-    for rel in sorted(recorded):
-        if file_sha256(Path(run_dir) / rel) != recorded[rel]:
-            return f"{rel} is not the file the run wrote (changed since, or copied from another run)"
+    missing, extra = sorted(set(recorded) - present), sorted(present - set(recorded))
+    if missing:
+        return f"{missing[0]} is missing: the run directory is incomplete"
+    if extra:
+        return f"{extra[0]} is not part of the recorded run: the directory mixes files of several runs"
+    changed = [rel for rel in sorted(recorded) if file_sha256(Path(run_dir) / rel) != recorded[rel]]
+    if changed:
+        return f"{changed[0]} is not the file the run wrote (changed since, or copied from another run)"
     return None
