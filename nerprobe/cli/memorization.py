@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -103,7 +101,7 @@ def memorization(
         probes=names, limit=limit, seed=seed, n_resamples=n_resamples, normalize=normalize,
         replacement_source=replacement_source, batch_size=batch_size, max_new_tokens=max_new_tokens, device=device, dtype=dtype,
         cache_dir=cache_dir, lenient=lenient, out=out, progress=progress,
-        command="probe " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        command=command_line(),
     )
     try:
         result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
