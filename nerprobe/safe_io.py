@@ -320,8 +320,8 @@ def _check_name_length(p: Path, shown: str) -> None:
 def check_output_dir(path, inputs: Iterable = (), *, what: str = "output folder") -> Path:
     """``Path(path)`` once it is safe to write a folder there; ``NerprobeError`` naming it otherwise.
 
-    Refused: ``.``/``/``/a path with no name, an existing file, a folder that is or contains one of ``inputs`` (or
-    lies inside an input folder), and a parent that cannot be written. Whether an existing folder may be replaced is
+    Refused: ``.``/``/``/the current folder, an existing file, a folder that is or contains one of ``inputs`` (a
+    rerun could replace it), a name over :data:`NAME_MAX` bytes, and a parent that cannot be written. Whether an existing folder may be replaced is
     the caller's decision (see :func:`is_nerprobe_output`).
     """
     p = Path(path)
