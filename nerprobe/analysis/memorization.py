@@ -141,11 +141,10 @@ def holm_family(comparisons: list[dict], alpha: float = 0.05) -> dict:
 
 # -- per-probe scoring -----------------------------------------------------------------------------------------
 def probe_span_stats(probe_set, predictions: Sequence[Iterable[Entity]], labels: Sequence[str]) -> np.ndarray:
-    """Span statistics (n_items, labels, 3) of a probe set's gold sentences against ``predictions``; predicted
-    labels outside ``labels`` are dropped before counting (they are wrong either way, and would break the axis)."""
-    allowed = set(labels)
-    preds = [[e for e in p if e.label in allowed] for p in predictions]
-    return span_stats(probe_set.sentences, preds, list(labels))
+    """Span statistics (n_items, labels, 3) of a probe set's gold sentences against ``predictions``. Every
+    predicted entity counts (``spans.span_stats``), so ``labels`` must hold every label predicted (``ValueError``
+    otherwise): an invented label is a false positive on its own row, never dropped."""
+    return span_stats(probe_set.sentences, predictions, list(labels))
 
 
 def score_coverage(probe_set, predictions, index, labels, n_resamples: int, seed: int) -> dict:

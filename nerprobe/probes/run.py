@@ -342,7 +342,9 @@ def score_run(sets: dict, predictions: dict, labelset, index, cfg: MemorizationC
     labels = {}
     for name, ps in sets.items():
         names = set(_labelset_for(ps, labelset).names)
-        labels[name] = sorted(names | {e.label for s in ps.sentences for e in s.entities})
+        # every label any predictor wrote gets its own row: an invented label is a false positive, not dropped
+        invented = {e.label for by_set in predictions.values() for p in by_set.get(name, ()) for e in p}
+        labels[name] = sorted(names | {e.label for s in ps.sentences for e in s.entities} | invented)
     scores = {p: {name: score_probe(sets[name], preds, labels[name], index, n_resamples, cfg.seed)
                   for name, preds in by_set.items()} for p, by_set in predictions.items()}
     comparisons: list[dict] = []
