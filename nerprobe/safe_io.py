@@ -321,8 +321,8 @@ def check_output_dir(path, inputs: Iterable = (), *, what: str = "output folder"
     """``Path(path)`` once it is safe to write a folder there; ``NerprobeError`` naming it otherwise.
 
     Refused: ``.``/``/``/the current folder, an existing file, a folder that is or contains one of ``inputs`` (a
-    rerun could replace it), a name over :data:`NAME_MAX` bytes, and a parent that cannot be written. Whether an existing folder may be replaced is
-    the caller's decision (see :func:`is_nerprobe_output`).
+    rerun could replace it), a name over :data:`NAME_MAX` bytes, and a parent that cannot be written. Whether an
+    existing folder may be replaced is the caller's decision (see :func:`is_nerprobe_output`).
     """
     p = Path(path)
     shown = str(path)
@@ -355,6 +355,20 @@ def check_writable_dir(path, *, what: str = "folder") -> Path:
         raise NerprobeError(f"{path}: cannot write to the {what} (permission denied)")
     if not p.exists():
         _check_parent(p, str(path))
+    return p
+
+
+def check_new_or_same(path, text: str) -> Path:
+    """``Path(path)`` when writing ``text`` there loses nothing: the file does not exist or already holds exactly
+    ``text`` (a rerun); ``NerprobeError`` otherwise, and for the refusals of :func:`check_output_file`."""
+    p = check_output_file(path)
+    if p.exists():
+        try:
+            same = p.read_bytes() == text.encode("utf-8")
+        except OSError:
+            same = False
+        if not same:
+            raise NerprobeError(f"{path}: exists with other content; choose another folder (nothing written)")
     return p
 
 

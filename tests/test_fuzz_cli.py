@@ -258,6 +258,8 @@ def ws(tmp_path_factory) -> Workspace:
         d.mkdir(parents=True)
         (d / "dev.jsonl").write_bytes(MMLU_LINE)
         (d / "test.jsonl").write_bytes(MMLU_LINE + data)
+    (root / "mycorpus").mkdir()
+    (root / "mycorpus" / "train.jsonl").write_bytes(GOOD_JSONL)
     # a folder of the user's own, which no command may write into or replace
     user = root / "notes"
     user.mkdir()
@@ -405,6 +407,10 @@ def _cases() -> list[Case]:
                                                      "--data-dir", "{root}/benchmarks/" + tag, "--out", "{root}/out/r"],
                           f"{tag}/mmlu/test.jsonl:2"))
 
+    for tag, out, shown in [("own-train-file", "{root}/mycorpus", "train.jsonl"), ("file", "{in}/good.txt", "good.txt"),
+                            ("dot-in-user-folder", "{root}/mycorpus/train.jsonl", "train.jsonl")]:
+        cases.append(Case(f"data-demo-out[{tag}]", ["data", "demo", "--out", out], shown))
+
     # reader options that do not fit the file
     for tag, args, shown in [
         ("format-jsonl-on-conll", ["--format", "jsonl", "{in}/good.txt"], "good.txt"),
@@ -506,6 +512,6 @@ def test_bad_input_gives_one_line_error_and_changes_nothing(case: Case, ws: Work
 def test_case_count():
     """The suite covers every category of issue 11 and every file-reading command."""
     commands = {c.args[0] if c.args[0] not in ("data", "formats") else " ".join(c.args[:2]) for c in CASES}
-    assert commands == {"data stats", "data convert", "formats convert", "score", "generate", "train",
+    assert commands == {"data stats", "data convert", "data demo", "formats convert", "score", "generate", "train",
                         "memorization", "retention", "report"}
     assert len(CASES) >= 700

@@ -167,16 +167,16 @@ def demo_corpus(
 ) -> None:
     """Write the synthetic demo corpus (the one the tiny model is tuned on) as nerprobe JSONL."""
     from nerprobe.data.demo import make_demo_corpus
-    from nerprobe.data.jsonl import write_jsonl
-    from nerprobe.safe_io import check_output_file
+    from nerprobe.data.jsonl import jsonl_text
+    from nerprobe.safe_io import atomic_write_text, check_new_or_same
 
-    for split in ("train", "dev", "test"):
-        check_output_file(out / f"{split}.jsonl")
     corpus = make_demo_corpus(seed=seed, nested=nested)
-    out.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "dev", "test"):
+    texts = {split: jsonl_text(getattr(corpus, split)) for split in ("train", "dev", "test")}
+    for split, text in texts.items():  # a train.jsonl of the user's own is never replaced
+        check_new_or_same(out / f"{split}.jsonl", text)
+    for split, text in texts.items():
         sentences = getattr(corpus, split)
-        write_jsonl(sentences, out / f"{split}.jsonl")
+        atomic_write_text(out / f"{split}.jsonl", text)
         n_ents = sum(len(s.entities) for s in sentences)
         console.print(f"{split}: {len(sentences)} sentences, {n_ents} entities → {out / (split + '.jsonl')}",
                       highlight=False, soft_wrap=True)

@@ -201,6 +201,11 @@ def sentence_to_record(sent: Sentence) -> dict:
     return rec
 
 
+def jsonl_text(sentences) -> str:
+    """The nerprobe JSONL text of ``sentences``: what :func:`write_jsonl` writes."""
+    return "".join(json.dumps(sentence_to_record(s), ensure_ascii=False) + "\n" for s in sentences)
+
+
 def write_jsonl(sentences, path) -> None:
     """Write sentences (any nesting) as nerprobe JSONL; :func:`read_jsonl` reads them back identically. The file is
     written under a temporary name and renamed into place (an error leaves the old file)."""
