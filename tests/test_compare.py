@@ -93,6 +93,18 @@ def test_cli_reads_a_folder_of_generated_predictions_and_writes_a_run(tmp_path, 
     assert manifest["kind"] == "compare" and check_run(tmp_path / "run", manifest) is None
     stats = read_json(tmp_path / "run" / "stats.json")
     assert stats["family"]["pairs"] == [["good/xml", "bad/xml"]] and stats["n_resamples"] == 400
+    # the run makes a report: the model x format table, the family's tests, the figure, a finding
+    res = runner.invoke(app, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "report")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "**Micro-F1 (%) [95% CI] per model and output format**" in md
+    assert re.search(r"\| run \| models \| good/xml \| bad/xml \| -\d+\.\d \[.*\| worse \|", md)
+    assert "the best system is good/xml at 100.0 [100.0, 100.0]" in md
+    assert (tmp_path / "report" / "figures" / "compare-f1.png").stat().st_size > 1000
+    # a tampered run is refused, in one line
+    (tmp_path / "run" / "stats.json").write_text((tmp_path / "run" / "stats.json").read_text() + " ")
+    res = runner.invoke(app, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "report2")])
+    assert res.exit_code == 2 and "not one finished compare run" in res.output
     # the same with the study's own count: the same verdict
     res = runner.invoke(app, ["compare", "--gold", str(gold), "--dir", str(tmp_path / "preds"), "--compare",
                               "models", "--match", "llms4ner", "--json", "--resamples", "400"])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nerprobe.provenance import utc_now
+from nerprobe.reports import compare_report
 from nerprobe.reports.figures import Figure, Skipped, build_figures
 from nerprobe.reports.findings import findings as make_findings
 from nerprobe.reports.html import render_html, write_html
@@ -57,10 +58,11 @@ def build_report(run_dirs, out_dir: str | Path, *, title: str = "nerprobe report
     check_run_shapes(runs)  # one line naming the run, not a pandas traceback
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    figures, skipped = build_figures(runs, out / "figures")
-    tables = build_tables(runs)
+    figures, skipped = build_figures(runs, out / "figures", extra={"compare-f1": compare_report.fig_compare})
+    tables = build_tables(runs) + [t for t in (compare_report.compare_f1_table(runs),
+                                               compare_report.compare_tests_table(runs)) if t is not None and t.rows]
     write_tables(tables, out / "tables")
-    found = make_findings(runs)
+    found = compare_report.compare_findings(runs) + make_findings(runs)
     md = out / "report.md"
     atomic_write_text(md, _markdown(title, note, found, figures, skipped, tables))
     html = write_html(out / "index.html", render_html(runs, found, figures, skipped, tables, title=title, note=note,

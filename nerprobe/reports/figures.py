@@ -238,11 +238,12 @@ FIGURE_BUILDERS = {
 }
 
 
-def build_figures(runs: list[Run], out_dir: Path) -> tuple[list[Figure], list[Skipped]]:
-    """Draw every figure the runs hold data for into ``out_dir``; returns the figures and the skipped ones."""
+def build_figures(runs: list[Run], out_dir: Path, extra: dict | None = None) -> tuple[list[Figure], list[Skipped]]:
+    """Draw every figure the runs hold data for into ``out_dir`` (``FIGURE_BUILDERS``, then the ``extra`` builders
+    by name); returns the figures and the skipped ones."""
     plt, sns = _style()
     figures, skipped = [], []
-    for name, build in FIGURE_BUILDERS.items():
+    for name, build in {**FIGURE_BUILDERS, **(extra or {})}.items():
         res = build(runs, out_dir, plt, sns)
         if isinstance(res, str):
             skipped.append(Skipped(name, res))

@@ -76,6 +76,8 @@ nothing regenerated){% if created %}, {{ created }}{% endif %}. {{ note }}</p>
 </tbody></table>
 {% endfor %}
 
+{% if compare_tables %}<h2 id="compare">Systems compared</h2>
+{% for t in compare_tables %}{{ render_table(t) }}{% endfor %}{% endif %}
 <h2 id="retention">Retention tasks</h2>
 {% for t in retention_tables %}{{ render_table(t) }}{% else %}<p>No retention run.</p>{% endfor %}
 
@@ -117,10 +119,13 @@ def render_html(runs: list[Run], findings: list[str], figures: list[Figure], ski
     run_views = [{"name": r.name, "kind": r.kind, "path": str(r.path), "command": str(r.manifest.get("command", "")),
                   "manifest": json.dumps(r.manifest, indent=2, ensure_ascii=False, default=str)} for r in runs]
     probe_names = {"probe-f1", "memorization", "comparisons"}
+    compare_names = {"compare-f1", "compare-tests"}
     return _env().from_string(TEMPLATE).render(
         title=title, note=note, created=created, findings=findings, figures=figs, skipped=skipped,
         probe_tables=[t for t in tables if t.name in probe_names],
-        retention_tables=[t for t in tables if t.name not in probe_names], samples=samples, runs=run_views,
+        compare_tables=[t for t in tables if t.name in compare_names],
+        retention_tables=[t for t in tables if t.name not in probe_names | compare_names], samples=samples,
+        runs=run_views,
     )
 
 

@@ -2,7 +2,8 @@
 
 A run's kind comes from its ``manifest.json``: a memorization run (``probe memorization``) records its ``probes``
 and writes ``scores.json`` + ``stats.json``; a retention run (``probe retention``) records its ``identity`` (models,
-tasks, settings) and writes ``stats.json`` with ``comparisons``. A folder that holds no manifest but whose
+tasks, settings) and writes ``stats.json`` with ``comparisons``; a compare run (``probe compare``) records its
+gold and systems and writes ``stats.json`` with ``systems`` and ``comparisons``. A folder that holds no manifest but whose
 sub-folders do (``probe demo``'s ``runs/``) stands for those runs, so runs from several machines combine by
 copying their directories side by side.
 """
@@ -17,7 +18,7 @@ from nerprobe.data.io import read_json
 from nerprobe.errors import InputError
 from nerprobe.provenance import check_run
 
-MEMORIZATION, RETENTION = "memorization", "retention"
+MEMORIZATION, RETENTION, COMPARE = "memorization", "retention", "compare"
 
 
 @dataclass
@@ -76,9 +77,10 @@ def _read_json(path: Path) -> dict:
 
 
 def run_kind(manifest: dict) -> str | None:
-    """``"memorization"``, ``"retention"`` or None: the manifest's ``kind``, or for runs written before manifests
+    """``"memorization"``, ``"retention"``, ``"compare"`` or None: the manifest's ``kind``, or for runs written
+    before manifests
     carried one, from the keys it holds."""
-    if manifest.get("kind") in (MEMORIZATION, RETENTION):
+    if manifest.get("kind") in (MEMORIZATION, RETENTION, COMPARE):
         return manifest["kind"]
     if "probes" in manifest and "predictors" in manifest:
         return MEMORIZATION
@@ -96,11 +98,12 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     mpath = path / "manifest.json"
     if not mpath.is_file():
-        raise InputError(str(mpath), None, "no manifest.json: not a run directory of probe memorization/retention")
+        raise InputError(str(mpath), None,
+                         "no manifest.json: not a run directory of probe memorization, retention or compare")
     manifest = _read_json(mpath)
     kind = run_kind(manifest)
     if kind is None:
-        raise InputError(str(mpath), 1, "unknown run kind (neither a memorization nor a retention manifest)")
+        raise InputError(str(mpath), 1, "unknown run kind (not a memorization, retention or compare manifest)")
     broken = check_run(path, manifest)
     if broken:
         raise InputError(str(path), None, f"not one finished {kind} run: {broken}")

@@ -9,7 +9,7 @@ builder is run on each run alone first, and such a failure is reported as ``Inpu
 from __future__ import annotations
 
 from nerprobe.errors import InputError
-from nerprobe.reports import findings, frames, tables
+from nerprobe.reports import compare_report, findings, frames, tables
 from nerprobe.reports.runs import MEMORIZATION, Run
 from nerprobe.safe_io import quote
 
@@ -17,7 +17,8 @@ from nerprobe.safe_io import quote
 _READERS = (
     frames.probe_f1, frames.strata_recall, frames.type_swaps, frames.pair_lookup, frames.memorization_comparisons,
     frames.memorization_summary, frames.retention_rows, frames.learning_forgetting, tables.build_tables,
-    findings.findings,
+    findings.findings, compare_report.systems_frame, compare_report.tests_frame, compare_report.compare_f1_table,
+    compare_report.compare_tests_table, compare_report.compare_findings,
 )
 _SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
 
