@@ -4,12 +4,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +16,6 @@ from nerprobe.probes.run import MemorizationConfig, run_memorization
 from nerprobe.provenance import check_run, file_sha256, sentences_sha256
 from nerprobe.reports.runs import load_run
 
-REPO = Path(__file__).resolve().parents[1]
 RUN_FILES = ("scores.json", "stats.json")
 
 
