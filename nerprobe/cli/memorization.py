@@ -88,6 +88,7 @@ def memorization(
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
     from nerprobe.probes.run import RUN_PARTS, MemorizationConfig, run_memorization
+    from nerprobe.provenance import command_line
     from nerprobe.safe_io import check_run_dir, check_writable_dir
 
     if limit is not None and limit < 1:
