@@ -4,7 +4,7 @@ For each case: exit code 2, exactly one line on stderr that starts with ``error:
 every file of the workspace byte-identical afterwards (inputs untouched, nothing written anywhere — a refused command
 writes nothing, not even in its output location).
 
-Commands: ``data stats``, ``data convert``, ``formats convert``, ``score``, ``generate``, ``train``,
+Commands: ``data stats``, ``data convert``, ``data demo``, ``formats convert``, ``score``, ``generate``, ``train``,
 ``memorization``, ``retention`` and ``report``. No model is ever loaded: ``generate`` gets a model folder that passes
 the pre-load checks (config.json, a .safetensors name) so that the bad corpus is what stops it; ``train`` reads its
 corpus before it resolves the model; ``memorization`` runs the lookup baseline; ``retention`` stops at its output or

@@ -129,3 +129,25 @@ def test_atomic_writer_leaves_the_old_file_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ["o.txt"]  # no temporary file left behind
     safe_io.atomic_write_text(out, "new")
     assert out.read_text() == "new" and os.listdir(tmp_path) == ["o.txt"]
+
+
+def test_unwritable_outputs_are_refused(tmp_path, monkeypatch):
+    """(Permissions cannot be tested as root, so ``os.access`` stands in for the file system.)"""
+    f = tmp_path / "o.jsonl"
+    f.write_text("x")
+    monkeypatch.setattr(safe_io.os, "access", lambda path, mode: False)
+    with pytest.raises(NerprobeError, match="cannot write it"):
+        safe_io.check_output_file(f)
+    with pytest.raises(NerprobeError, match="cannot write to the folder"):
+        safe_io.check_output_file(tmp_path / "new.jsonl")
+    with pytest.raises(NerprobeError, match="cannot write to it"):
+        safe_io.check_output_dir(tmp_path)
+
+
+def test_check_new_or_same(tmp_path):
+    f = tmp_path / "train.jsonl"
+    assert safe_io.check_new_or_same(f, "a\n") == f
+    f.write_text("a\n")
+    assert safe_io.check_new_or_same(f, "a\n") == f
+    with pytest.raises(NerprobeError, match="exists with other content"):
+        safe_io.check_new_or_same(f, "b\n")
