@@ -285,12 +285,13 @@ def _check_parent(p: Path, shown: str) -> None:
         raise NerprobeError(f"{shown}: cannot write to the folder {anc} (permission denied)")
 
 
-def check_output_file(path, inputs: Iterable = (), *, what: str = "output") -> Path:
+def check_output_file(path, inputs: Iterable = (), *, what: str = "output", input_dirs: Iterable = ()) -> Path:
     """``Path(path)`` once it is safe to write a file there; ``NerprobeError`` naming it otherwise.
 
-    Refused: a path that is (after resolving links) one of ``inputs``, an existing directory, a path with no file
-    name (``.``, ``/``), a parent that is a file, or a folder that cannot be written. Missing folders above it are
-    allowed (the writer creates them). Nothing is created here.
+    Refused: a path that is (after resolving links) one of ``inputs`` or lies inside one of the ``input_dirs`` (a
+    model or adapter folder), an existing directory, a path with no file name (``.``, ``/``), a parent that is a
+    file, or a folder that cannot be written. Missing folders above it are allowed (the writer creates them).
+    Nothing is created here.
     """
     p = Path(path)
     shown = str(path)
@@ -300,6 +301,9 @@ def check_output_file(path, inputs: Iterable = (), *, what: str = "output") -> P
     for inp in inputs:
         if inp is not None and same_file(p, inp):
             raise NerprobeError(f"{shown}: the {what} is the input file {inp}; choose another path (nothing written)")
+    for folder in input_dirs:
+        if folder is not None and Path(folder).is_dir() and _is_within(p, Path(folder)):
+            raise NerprobeError(f"{shown}: the {what} lies inside the input folder {folder}; choose another path")
     if p.is_dir():
         raise NerprobeError(f"{shown}: is a directory; the {what} must be a file")
     if p.exists() and not p.is_file():

@@ -411,6 +411,12 @@ def _cases() -> list[Case]:
                             ("dot-in-user-folder", "{root}/mycorpus/train.jsonl", "train.jsonl")]:
         cases.append(Case(f"data-demo-out[{tag}]", ["data", "demo", "--out", out], shown))
 
+    cases.append(Case("generate-out[model-config]", ["generate", "--model", "{model}", "--input", "{in}/good.jsonl",
+                                                     "--format", "xml", "--out", "{model}/config.json"], "config.json"))
+    cases.append(Case("generate-out[in-adapter]", ["generate", "--model", "{model}", "--adapter", "{root}/adapters/ok",
+                                                   "--input", "{in}/good.jsonl", "--format", "xml", "--out",
+                                                   "{root}/adapters/ok/preds.jsonl"], "preds.jsonl"))
+
     # reader options that do not fit the file
     for tag, args, shown in [
         ("format-jsonl-on-conll", ["--format", "jsonl", "{in}/good.txt"], "good.txt"),

@@ -56,9 +56,11 @@ def generate(
     if format is not None:
         get_format(format)
     check_input_file(input)
-    check_output_file(out, [input], what="--out")  # before any model loads: never the input, never a folder
+    model_dirs = [Path(model).expanduser(), Path(adapter).expanduser() if adapter else None]
+    # before any model loads: never the input, never inside the model or adapter, never a folder
+    check_output_file(out, [input], what="--out", input_dirs=model_dirs)
     manifest_path = out.with_name(out.name + ".manifest.json")
-    check_output_file(manifest_path, [input], what="manifest")
+    check_output_file(manifest_path, [input], what="manifest", input_dirs=model_dirs)
     if cache_dir is not None:
         check_writable_dir(cache_dir, what="generation cache")
     spec = resolve(model, adapter, format_name=format or "xml")
