@@ -410,6 +410,9 @@ def _cases() -> list[Case]:
     for tag, out, shown in [("own-train-file", "{root}/mycorpus", "train.jsonl"), ("file", "{in}/good.txt", "good.txt"),
                             ("dot-in-user-folder", "{root}/mycorpus/train.jsonl", "train.jsonl")]:
         cases.append(Case(f"data-demo-out[{tag}]", ["data", "demo", "--out", out], shown))
+    for tag, out, shown in [("user-folder", "{root}/notes", "notes"), ("file", "{in}/good.txt", "good.txt"),
+                            ("dot", ".", ".")]:
+        cases.append(Case(f"demo-out[{tag}]", ["demo", "--quick", "--no-progress", "--out", out], shown))
 
     cases.append(Case("generate-out[model-config]", ["generate", "--model", "{model}", "--input", "{in}/good.jsonl",
                                                      "--format", "xml", "--out", "{model}/config.json"], "config.json"))
@@ -519,5 +522,5 @@ def test_case_count():
     """The suite covers every category of issue 11 and every file-reading command."""
     commands = {c.args[0] if c.args[0] not in ("data", "formats") else " ".join(c.args[:2]) for c in CASES}
     assert commands == {"data stats", "data convert", "data demo", "formats convert", "score", "generate", "train",
-                        "memorization", "retention", "report"}
+                        "memorization", "retention", "report", "demo"}
     assert len(CASES) >= 700

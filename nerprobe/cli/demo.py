@@ -26,6 +26,9 @@ def demo(
     import time
 
     from nerprobe.demo import DEFAULT_SIZE, DEMO_FORMATS, QUICK_SIZE, DemoConfig, run_demo
+    from nerprobe.safe_io import check_run_dir
+
+    check_run_dir(out, what="demo folder", parts=("runs", "report"))  # new, or an earlier demo's; never yours
 
     names = tuple(f.strip() for item in formats for f in item.split(",") if f.strip())
     cfg = DemoConfig(out=out, size=size or (QUICK_SIZE if quick else DEFAULT_SIZE),
