@@ -159,3 +159,21 @@ def test_a_manifest_cannot_point_the_check_outside_the_run(finished, tmp_path):
     m["run"]["files"]["../outside.json"] = "sha256:0"
     assert "malformed" in check_run(run, m)
     assert manifest(run)["run"]["finished"].endswith("Z")
+
+
+def test_an_unfinished_retention_run_is_refused_too(tmp_path):
+    from nerprobe.provenance import begin_run, finish_run
+    from nerprobe.retention.run import RUN_PARTS
+
+    run = tmp_path / "ret"
+    begin_run(run, {"kind": "retention", "identity": {}, "fingerprints": {}}, RUN_PARTS)
+    (run / "results" / "base").mkdir(parents=True)
+    (run / "results" / "base" / "task.json").write_text("{}")
+    (run / "stats.json").write_text("{}")
+    with pytest.raises(InputError, match="not finished"):
+        load_run(run)
+    finish_run(run, manifest(run), RUN_PARTS)
+    assert load_run(run).kind == "retention"
+    (run / "results" / "base" / "task.json").write_text('{"changed": 1}')
+    with pytest.raises(InputError, match="results/base/task.json is not the file the run wrote"):
+        load_run(run)
