@@ -115,8 +115,8 @@ def run_workers(spec, requests, cache_path, *, num_processes, batch_size, max_ne
         codes = [p.wait() for p in procs]
     bad = [k for k, c in enumerate(codes) if c != 0]
     if bad:
-        raise NerprobeError(f"--num-processes: worker(s) {bad} failed (exit codes {[codes[k] for k in bad]}); "
-                            "outputs they wrote are kept in the cache, rerun to resume")
+        raise NerprobeError(f"generation worker(s) {bad} of {num_processes} failed (exit codes "
+                            f"{[codes[k] for k in bad]}); outputs they wrote are kept in the cache, rerun to resume")
 
 
 def _worker(job_path: str, index: int, count: int) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nerprobe.errors import NerprobeError, OptionError
+from nerprobe.errors import InputError, NerprobeError
 from nerprobe.retention.suite import LOCAL_TASKS
 
 
@@ -103,14 +103,15 @@ def seeded_subset(n_docs: int, limit: int | None, seed: int) -> list[int] | None
 def load_tasks(tasks: list[str], manager, settings: EvalSettings) -> list[TaskPlan]:
     """Check every task name, load its data (offline data must be there), and plan the item subsets.
 
-    Raises ``OptionError`` for an unknown task and ``NerprobeError`` for a task whose data cannot be loaded; both
-    one line, before any model is loaded.
+    Raises ``InputError`` (``field="tasks"``) for an unknown task and ``NerprobeError`` for a task whose data cannot
+    be loaded; both one line, before any model is loaded.
     """
     known = set(manager.all_tasks)
     for name in tasks:
         if name not in known:
             local = ", ".join(LOCAL_TASKS)
-            raise OptionError("--tasks", f"unknown task {name!r} (bundled: {local}; or any task of `lm-eval ls tasks`)")
+            raise InputError(None, None, f"unknown task {name!r} (bundled: {local}; or any task of "
+                             "`lm-eval ls tasks`)", field="tasks")
     plans = []
     for name in tasks:
         try:
