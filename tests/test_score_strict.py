@@ -280,3 +280,13 @@ def test_score_paired_rejects_an_unknown_match(tmp_path, conll_test):
     paired = pair_predictions(conll_test.sentences[:5], path)
     with pytest.raises(ValueError, match="unknown match"):
         score_paired(paired, match="fuzzy")
+
+
+def test_no_entity_anywhere_is_not_applicable_not_zero(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    write_jsonl([Sentence("a", "x y")], path)
+    out = score_files(path, path, n_resamples=50)
+    assert out["micro_f1_ci"] is None
+    res = runner.invoke(app, ["score", "--gold", str(path), "--pred", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "│ micro │  n/a │  n/a │  n/a │" in res.output

@@ -366,11 +366,9 @@ def pair_predictions(
     unless ``allow_mismatch``. ``kind`` (one of ``KINDS``) and ``format_name`` are detected when None. Raises
     ``InputError`` for unreadable files, unknown or repeated ids, and more records than gold sentences.
     """
-    path = Path(pred_path)
-    if path.is_dir():
-        raise InputError(str(path), None, "is a directory, not a predictions file")
-    if not path.is_file():
-        raise InputError(str(path), None, "no such file")
+    from nerprobe.safe_io import check_input_file
+
+    path = check_input_file(pred_path)
     kind = kind or detect_kind(path)
     if kind not in KINDS:
         raise OptionError("--kind", f"unknown predictions kind {kind!r}; use one of {', '.join(KINDS)}")

@@ -72,15 +72,16 @@ def score_paired(
     paired: PairedPredictions, *, match: str = "strict", n_resamples: int = 10000, seed: int = 0
 ) -> dict:
     """Micro/macro/per-type P/R/F1 (fractions) of paired predictions, a bootstrap CI of micro F1, and the pairing
-    summary: ``{"match": ..., "scores": prf(...), "micro_f1_ci": BootstrapCI dict, "labels": [...],
-    "pairing": {...}}``. ``match`` is one of ``MATCH_MODES``."""
+    summary: ``{"match": ..., "scores": prf(...), "micro_f1_ci": BootstrapCI dict or None (no sentence or no
+    entity at all), "labels": [...], "pairing": {...}}``. ``match`` is one of ``MATCH_MODES``."""
     if match not in MATCH_MODES:
         raise ValueError(f"unknown match {match!r}; use one of {', '.join(MATCH_MODES)}")
     stats, labels, counted = (strict_stats if match == "strict" else llms4ner_match_stats)(paired)
     out = {"match": counted, "labels": labels, "scores": prf(stats, labels), "pairing": paired.summary()}
+    # no sentence, or no entity anywhere (no label at all): F1 is undefined, so there is no interval to draw
     out["micro_f1_ci"] = bootstrap_ci(
         stats, "micro-f1", n_resamples=n_resamples, seed=seed, match=counted
-    ).to_dict() if len(stats) else None
+    ).to_dict() if stats.size else None
     return out
 
 

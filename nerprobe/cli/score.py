@@ -12,6 +12,15 @@ from rich.table import Table
 from nerprobe.cli.common import console, one_line_errors, warn
 
 
+def _prf_cells(r: dict) -> tuple[str, str, str]:
+    """Precision, recall, F1 in percent; ``n/a`` where the counts give them no support (nothing predicted, nothing
+    to find), never a 0 that reads as a measurement."""
+    p = f"{100 * r['precision']:.2f}" if r["n_pred"] else "n/a"
+    rec = f"{100 * r['recall']:.2f}" if r["n_gold"] else "n/a"
+    f1 = f"{100 * r['f1']:.2f}" if r["n_pred"] + r["n_gold"] else "n/a"
+    return p, rec, f1
+
+
 def _scores_table(result: dict) -> Table:
     ci = result["micro_f1_ci"]
     title = f"{result['pred']} vs {result['gold']}"
@@ -20,16 +29,15 @@ def _scores_table(result: dict) -> Table:
         t.add_column(col, justify="left" if col == "type" else "right")
     s = result["scores"]
     for label, r in s["per_type"].items():
-        t.add_row(label, *(f"{100 * r[k]:.2f}" for k in ("precision", "recall", "f1")),
-                  str(r["tp"]), str(r["n_pred"]), str(r["n_gold"]))
+        t.add_row(label, *_prf_cells(r), str(r["tp"]), str(r["n_pred"]), str(r["n_gold"]))
     m = s["micro"]
-    f1 = f"{100 * m['f1']:.2f}"
-    if ci is not None:
+    p, r, f1 = _prf_cells(m)
+    if ci is not None and m["n_pred"] + m["n_gold"]:
         f1 += f" [{100 * ci['low']:.2f}, {100 * ci['high']:.2f}]"
-    t.add_row("micro", f"{100 * m['precision']:.2f}", f"{100 * m['recall']:.2f}", f1,
-              str(m["tp"]), str(m["n_pred"]), str(m["n_gold"]), style="bold")
+    t.add_row("micro", p, r, f1, str(m["tp"]), str(m["n_pred"]), str(m["n_gold"]), style="bold")
     a = s["macro"]
-    t.add_row("macro", *(f"{100 * a[k]:.2f}" for k in ("precision", "recall", "f1")), "", "", "", style="bold")
+    macro = [f"{100 * a[k]:.2f}" if s["per_type"] else "n/a" for k in ("precision", "recall", "f1")]
+    t.add_row("macro", *macro, "", "", "", style="bold")
     return t
 
 
