@@ -59,3 +59,17 @@ def test_retention_table_and_findings_say_which_verdict_and_why():
     said = findings.retention_findings(runs)
     assert "1 retained (95% CI within ±2 points) and 0 inconclusive" in said[0]
     assert "0 retained (95% CI within ±2 points) and 1 inconclusive" in said[1]
+
+
+def test_retention_figure_shows_the_margin(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from nerprobe.reports.figures import fig_retention_forest
+
+    caption, paths, _ = fig_retention_forest([_retention_run(5000, 25)], tmp_path, plt, sns)
+    assert "margin ±2 points" in caption and "'retained'" in caption
+    assert paths and all(Path(p).is_file() for p in paths.values())

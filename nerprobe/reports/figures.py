@@ -177,13 +177,20 @@ def fig_retention_forest(runs, out_dir, plt, sns):
         ax.plot([lo, hi], [y[i], y[i]], color=c, lw=1.6)
         ax.plot([est], [y[i]], marker="D" if r["reject"] else "o", color=c, ms=6 if r["reject"] else 5,
                 mfc=c if r["reject"] else "white")
+    margins = df["margin"].dropna() if "margin" in df else []
+    band = ""
+    if len(margins):
+        m = float(margins.max())
+        ax.axvspan(-m, m, color="0.92", zorder=0)
+        band = (f" The grey band is the retention margin ±{m:g} points: a CI inside it (and no significant change) "
+                "is 'retained', a CI reaching beyond it 'inconclusive'.")
     ax.axvline(0, color="0.2", lw=0.8, ls="--")
     ax.set_yticks(y)
     ax.set_yticklabels(labels)
     ax.set_xlabel("Δ tuned − base (points, 95% paired bootstrap CI)")
     ax.set_title("Retention after tuning (filled ◆: Holm-significant)")
     return ("Difference per task between the tuned model and its base; filled diamonds are significant after "
-            "Holm's correction across the adapter's tests.", _save(fig, out_dir, "retention-forest"),
+            "Holm's correction across the adapter's tests." + band, _save(fig, out_dir, "retention-forest"),
             _sigs(df) + _sigs(df, "test_signature"))
 
 
