@@ -161,7 +161,9 @@ def compare_systems(
                                "micro_f1_ci": ci.to_dict(), "pairing": paired[s.name].summary()}
     comparisons = []
     for a, b in pairs:
-        r = paired_bootstrap(stats[a], stats[b], "micro-f1", n_resamples=n_resamples, seed=seed, alpha=alpha)
+        how = counted[a] if counted[a] == counted[b] else f"{counted[a]}~{counted[b]}"
+        r = paired_bootstrap(stats[a], stats[b], "micro-f1", n_resamples=n_resamples, seed=seed, alpha=alpha,
+                             match=how)
         comparisons.append({"a": a, "b": b, **r.to_dict()})
     adj = holm([c["p_value"] for c in comparisons], alpha)
     for c, p_holm, reject in zip(comparisons, adj.adjusted, adj.reject):

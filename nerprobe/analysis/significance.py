@@ -347,12 +347,15 @@ def paired_bootstrap(
     n_resamples: int = 10000,
     seed: int = 0,
     alpha: float = 0.05,
+    match: str | None = None,
 ) -> PairedComparison:
     """Paired bootstrap over sentences: CIs of each system's metric and of the difference b - a, and a p-value.
 
     Both systems are resampled with the same indices. The p-value is the shifted-distribution one (see module doc).
+    ``match`` names how the statistics were counted, for the signature (None: the metric's default).
     """
-    name, fn, match = _resolve_metric(metric)
+    name, fn, default_match = _resolve_metric(metric)
+    match = match or default_match
     stats_a, stats_b = np.asarray(stats_a), np.asarray(stats_b)
     if stats_a.shape != stats_b.shape:
         raise ValueError(f"statistics of different shapes: {stats_a.shape} and {stats_b.shape}")
