@@ -37,6 +37,15 @@ class LookupPredictor:
     def __init__(self, table: dict[str, str]):
         self.table = dict(table)
         self.max_words = max((len(k.split(" ")) for k in self.table), default=0)
+        # Every key, and every part of a key that ends before one of its spaces: tagging extends a candidate
+        # mention token by token only while it is in this set, so each token costs a look-up or two instead of
+        # the joins of every window of up to max_words tokens (2.3 M joins on CoNLL-2003 train + test).
+        self._prefixes = set(self.table)
+        for k in self.table:
+            i = k.find(" ")
+            while i >= 0:
+                self._prefixes.add(k[:i])
+                i = k.find(" ", i + 1)
         digest = hashlib.sha256(json.dumps(sorted(self.table.items())).encode()).hexdigest()[:24]
         self.fingerprint = f"lookup:{digest}"
 
@@ -53,21 +62,34 @@ class LookupPredictor:
         return cls(table)
 
     def entities(self, sentence: Sentence) -> list[Entity]:
-        """The known mentions found in ``sentence`` (token-aligned, longest first, non-overlapping)."""
+        """The known mentions found in ``sentence`` (token-aligned, longest first, non-overlapping).
+
+        From each token, the candidate grows one token at a time while it is a key or a key's leading words; the
+        longest candidate that is a key wins. That is the longest window of up to ``max_words`` tokens whose joined
+        text is a key: a longer window's text starts with the shorter one's and a space, so once a candidate is
+        no key's leading words none of its extensions is a key (and a key of w tokens has at least w words). Time is
+        linear in the sentence length times the words of the longest key met, not of the longest key.
+        """
         tokens = sentence_tokens(sentence)
+        table, prefixes = self.table, self._prefixes
+        n = len(tokens)
         found: list[Entity] = []
         i = 0
-        while i < len(tokens):
-            hit = None
-            for j in range(min(len(tokens), i + self.max_words), i, -1):
-                key = " ".join(t.text for t in tokens[i:j])
-                label = self.table.get(key)
-                if label is not None:
-                    hit = (j, Entity(tokens[i].start, tokens[j - 1].end, label))
+        while i < n:
+            key = tokens[i].text
+            hit, hit_key = 0, ""
+            j = i + 1
+            limit = min(n, i + self.max_words)
+            while key in prefixes:
+                if key in table:
+                    hit, hit_key = j, key
+                if j >= limit:
                     break
+                key = key + " " + tokens[j].text
+                j += 1
             if hit:
-                i, entity = hit
-                found.append(entity)
+                found.append(Entity(tokens[i].start, tokens[hit - 1].end, table[hit_key]))
+                i = hit
             else:
                 i += 1
         return found
