@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from nerprobe.errors import InputError, OptionError
+from nerprobe.errors import InputError
 
 DEFAULT_SIZE = 60
 """Test sentences (and pairs) per memorization run and items per retention task of the full demo."""
@@ -101,11 +101,11 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     from nerprobe.reports.build import build_report
 
     if cfg.size < 2:
-        raise OptionError("--size", "must be at least 2")
+        raise InputError(None, None, "the demo size must be at least 2", field="size")
     if not cfg.formats:
-        raise OptionError("--format", "give at least one format")
+        raise InputError(None, None, "give at least one format", field="formats")
     for fmt in cfg.formats:
-        get_format(fmt)  # OptionError for an unknown format, before any work
+        get_format(fmt)  # an unknown format fails here, before any work
     cfg.out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     n = 4 + len(cfg.formats) * 2

@@ -52,7 +52,8 @@ def _print_error(message: str) -> None:
 OPTION_OF_FIELD = {
     "model": "--model", "adapter": "--adapter", "dtype": "--dtype", "labels": "--labels", "train": "--train",
     "test": "--test", "pool": "--pool", "probes": "--probes", "limit": "--limit", "normalize": "--normalize",
-    "replacement_source": "--replacement-source", "out": "--out", "tasks": "--tasks",
+    "replacement_source": "--replacement-source", "out": "--out", "tasks": "--tasks", "size": "--size",
+    "formats": "--format",
 }
 
 
