@@ -153,3 +153,13 @@ def test_memorization_says_when_the_adapter_was_trained_on_other_sentences(setup
                             log=lambda m: None)["manifest"]
     assert not any(p.startswith("train:") for p in same["problems"])
     assert same["data"]["hashes"]["train"] == json.loads((adapter / MANIFEST_NAME).read_text())["data"]["sha256"]
+
+
+def test_an_instruction_text_that_changed_since_training_is_warned_about(setup, tmp_path):
+    _, _, adapter, _ = setup
+    m = json.loads((adapter / MANIFEST_NAME).read_text())
+    m["instruction"] = "Tag the entities."  # what an older nerprobe might have written
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(m))
+    p = choose_prompting(trained_prompting(tmp_path))
+    assert any(w.startswith("instruction:") for w in p.warnings)
+    assert not choose_prompting(trained_prompting(adapter), format_name="bracketed").warnings  # same as trained

@@ -138,8 +138,7 @@ def choose_prompting(trained: Trained | None, *, format_name: str | None = None,
             warnings.append(f"labels: the adapter {trained.adapter} was trained with the label set "
                             f"{_describe(trained_ls)}, not {_describe(labelset)}; prompts that differ from training "
                             "cost the adapter most of its F1")
-    if trained and trained.instruction and sources == {"format": "adapter", "labels": "adapter"} \
-            and not trained.symbol_map:
+    if trained and trained.instruction and format_name == trained_fmt and labelset == trained.prompt_labelset:
         from nerprobe.formats.prompts import instruction
 
         if instruction(format_name, labelset) != trained.instruction:
