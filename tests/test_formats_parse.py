@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nerprobe.data.model import Entity, Sentence
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 from nerprobe.formats import FORMAT_NAMES, get_format
 from nerprobe.formats.alpaca import read_alpaca
 from nerprobe.formats.base import is_placed
@@ -28,9 +28,10 @@ def unplaced_labels(parse):
     return sorted(e.label for e in parse.entities if not is_placed(e))
 
 
-def test_unknown_format_is_an_option_error():
-    with pytest.raises(OptionError, match="--format"):
+def test_unknown_format_is_an_error_naming_the_field():
+    with pytest.raises(InputError, match="unknown format 'yaml'") as err:
         get_format("yaml")
+    assert err.value.field == "format"  # the CLI names its --format option
 
 
 @pytest.mark.parametrize("name,output", [

@@ -9,7 +9,7 @@ from scipy import stats as sps
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from nerprobe.errors import NerprobeError, OptionError
+from nerprobe.errors import InputError, NerprobeError
 from nerprobe.retention.answers import answer_form, gold_answer, is_bare_span
 from nerprobe.retention.compare import compare_runs
 from nerprobe.retention.harness import seeded_subset
@@ -155,5 +155,6 @@ def test_local_task_yamls_resolve_to_real_files(tmp_path, data_dir):
     loaded = TaskManager(include_path=str(d), include_defaults=False).load(tasks)["tasks"]
     assert len(loaded["local_mmlu"].eval_docs) == 14042  # PROVENANCE.md: 14,042 test questions
     assert len(loaded["local_gsm8k"].eval_docs) == 1319
-    with pytest.raises(OptionError, match="--data-dir"):
+    with pytest.raises(InputError, match="local_mmlu needs this file") as err:
         suite.check_local_data(tasks, tmp_path / "nowhere")
+    assert err.value.field == "data_dir"  # the CLI names --data-dir

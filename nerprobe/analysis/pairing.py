@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 from nerprobe.data.model import Entity, Sentence
-from nerprobe.errors import InputError, OptionError
+from nerprobe.errors import InputError
 
 KINDS = ("alpaca", "generated_predictions", "jsonl", "conll")
 _RUN = re.compile(r"\S+")
@@ -257,13 +257,14 @@ def detect_kind(path: Path) -> str:
 
 def infer_format(path: Path, outputs: Sequence[str]) -> str:
     """The output format named in the file name, else guessed from the outputs (``nerprobe.formats.alpaca``);
-    OptionError when neither tells."""
+    InputError (field ``format``) when neither tells."""
     from nerprobe.formats import FORMAT_NAMES
     from nerprobe.formats.alpaca import infer_format as infer
 
     found = infer(path, outputs)
     if found is None:
-        raise OptionError("--format", f"cannot tell the output format of {path}; name one of {', '.join(FORMAT_NAMES)}")
+        raise InputError(str(path), None, f"cannot tell the output format; name one of {', '.join(FORMAT_NAMES)}",
+                         field="format")
     return found
 
 
@@ -432,7 +433,7 @@ def _pair(gold, pred_path, format_name, kind, lenient, allow_mismatch, max_misma
     path = check_input_file(pred_path)
     kind = kind or detect_kind(path)
     if kind not in KINDS:
-        raise OptionError("--kind", f"unknown predictions kind {kind!r}; use one of {', '.join(KINDS)}")
+        raise InputError(None, None, f"unknown predictions kind {kind!r}; use one of {', '.join(KINDS)}", field="kind")
     gold = list(gold)
     records, corpus = _read_records(path, kind, gold, lenient)
     # generated_predictions from LLaMA-Factory carry no id; nerprobe's carry the gold sentence id.

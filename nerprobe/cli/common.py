@@ -53,7 +53,7 @@ OPTION_OF_FIELD = {
     "model": "--model", "adapter": "--adapter", "dtype": "--dtype", "labels": "--labels", "train": "--train",
     "test": "--test", "pool": "--pool", "probes": "--probes", "limit": "--limit", "normalize": "--normalize",
     "replacement_source": "--replacement-source", "out": "--out", "tasks": "--tasks", "size": "--size",
-    "formats": "--format",
+    "formats": "--format", "format": "--format", "kind": "--kind", "data_dir": "--data-dir",
 }
 
 

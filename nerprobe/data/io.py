@@ -18,7 +18,7 @@ from typing import Any
 
 from nerprobe import safe_io
 from nerprobe.data.model import Corpus
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 
 READERS = ("conll", "jsonl", "genia", "alpaca")
 
@@ -64,7 +64,7 @@ def read_corpus(
     """Read ``path`` with the reader its kind calls for (see the module docstring) and return the Corpus.
 
     ``scheme`` and ``tag_column`` apply to CoNLL files only. A missing file raises ``InputError``; an unknown
-    ``format_name`` raises ``OptionError``.
+    ``format_name`` raises ``InputError`` (field ``format``).
     """
     p = safe_io.check_input_file(path)
     kind = format_name or detect_kind(p)
@@ -87,4 +87,4 @@ def read_corpus(
         from nerprobe.formats.alpaca import read_alpaca  # lazily: data must not import formats at module level
 
         return read_alpaca(p, out_format, lenient=lenient)
-    raise OptionError("--format", f"unknown corpus format {kind!r}; use one of {', '.join(READERS)}")
+    raise InputError(None, None, f"unknown corpus format {kind!r}; use one of {', '.join(READERS)}", field="format")

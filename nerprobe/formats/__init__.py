@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 from nerprobe.formats.base import OutputFormat, Parse, ParseStatus
 from nerprobe.formats.bracketed import BracketedFormat
 from nerprobe.formats.grouped_json import GroupedJsonFormat
@@ -24,11 +24,12 @@ _FORMATS: dict[str, OutputFormat] = {
 
 
 def get_format(name: str) -> OutputFormat:
-    """The format called ``name`` (one of ``FORMAT_NAMES``); OptionError for any other name."""
+    """The format called ``name`` (one of ``FORMAT_NAMES``); InputError (field ``format``) for any other name."""
     try:
         return _FORMATS[name]
     except KeyError:
-        raise OptionError("--format", f"unknown format {name!r}; choose one of {', '.join(FORMAT_NAMES)}") from None
+        raise InputError(None, None, f"unknown format {name!r}; choose one of {', '.join(FORMAT_NAMES)}",
+                         field="format") from None
 
 
 __all__ = ["FORMAT_NAMES", "get_format", "OutputFormat", "Parse", "ParseStatus"]

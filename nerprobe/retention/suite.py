@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from nerprobe.errors import OptionError
+from nerprobe.errors import InputError
 
 TEMPLATE_DIR = Path(__file__).with_name("tasks")
 
@@ -48,8 +48,8 @@ def default_data_dir() -> Path:
 
 
 def check_local_data(tasks: list[str], data_dir: Path) -> None:
-    """Raise ``OptionError`` (one line) when a requested local task's data file is missing from ``data_dir``, and
-    ``InputError`` (``path:line: why``) when one of its lines is not a UTF-8 JSON object."""
+    """Raise ``InputError`` (field ``data_dir``) when a requested local task's data file is missing from
+    ``data_dir``, and ``InputError`` (``path:line: why``) when one of its lines is not a UTF-8 JSON object."""
     from nerprobe.safe_io import check_jsonl_objects
 
     for name in tasks:
@@ -58,9 +58,8 @@ def check_local_data(tasks: list[str], data_dir: Path) -> None:
             continue
         for rel in task.data_files:
             if not (data_dir / rel).is_file():
-                raise OptionError(
-                    "--data-dir", f"task {name} needs {data_dir / rel}, which does not exist (set --data-dir or NERPROBE_DATA)"
-                )
+                raise InputError(str(data_dir / rel), None, f"task {name} needs this file, which does not exist "
+                                 "(point the data folder or NERPROBE_DATA at the benchmarks)", field="data_dir")
             check_jsonl_objects(data_dir / rel)  # a bad line is named here, not deep inside datasets/pyarrow
 
 
