@@ -2,8 +2,10 @@
 verdict that says what the data can support.
 
 Binary per-item metrics (``pairing.BINARY_METRICS``: accuracy, exact match) are tested with McNemar's test; every
-other metric (F1 as in DROP, BLEU, ...) with the paired bootstrap of the mean difference. Every row also carries the
-paired bootstrap CI of the difference (tuned - base). The tests come from ``nerprobe.analysis.significance``.
+other metric (F1 as in DROP, BLEU, ...) with the paired bootstrap of the mean difference. Every row also carries a
+CI of the difference (tuned - base): Tango's score interval for binary metrics (``analysis.paired_proportions``: the
+bootstrap one collapses to [0, 0] when the models disagree on no item, which would read as retained on 20 items),
+the paired bootstrap CI otherwise. The tests come from ``nerprobe.analysis.significance``.
 
 The family is every row of one comparison (base vs one adapter: every task, metric and filter); Holm runs over it.
 When some row's p-value comes from the bootstrap, the number of resamples must resolve the family's smallest Holm
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from nerprobe.analysis.paired_proportions import tango_ci
 from nerprobe.analysis.significance import holm, mcnemar, paired_bootstrap_mean, resamples_for_family
 from nerprobe.retention.pairing import PairedMetric
 
@@ -31,7 +34,8 @@ VERDICTS = ("worse", "better", "retained", "inconclusive")
 
 
 def compare_metric(pair: PairedMetric, *, n_resamples: int = 10000, seed: int = 0, alpha: float = 0.05) -> dict:
-    """One row: base and tuned means, the difference with its paired bootstrap CI, and the test's p-value.
+    """One row: base and tuned means, the difference with its CI (Tango's score interval for a binary metric, else
+    the paired bootstrap's), and the test's p-value.
 
     ``test`` names the test ("mcnemar-exact", "mcnemar-chi2-cc" or "paired-bootstrap"); ``signature`` says how the
     numbers were computed; ``binary`` whether the metric was tested as binary (``PairedMetric.binary``).
@@ -53,6 +57,9 @@ def compare_metric(pair: PairedMetric, *, n_resamples: int = 10000, seed: int = 
         "ci_signature": boot.signature,
     }
     if pair.binary:
+        # the bootstrap CI collapses to [0, 0] when the models disagree on no item; the score interval does not
+        ci = tango_ci(pair.base.astype(bool), pair.tuned.astype(bool), alpha)
+        row.update(ci_low=ci.low, ci_high=ci.high, ci_signature=ci.signature)
         mc = mcnemar(pair.base.astype(bool), pair.tuned.astype(bool))
         row.update(
             test=mc.method,
