@@ -8,7 +8,7 @@ import pytest
 
 from model_fixtures import make_random_tiny_model
 from nerprobe.data.demo import make_demo_corpus
-from nerprobe.errors import NerprobeError, OptionError
+from nerprobe.errors import InputError, NerprobeError
 from nerprobe.models.sft_data import IGNORE_INDEX, build_sft_examples, encode_example
 from nerprobe.models.training import (
     MANIFEST_NAME, TrainConfig, data_hash, prepare_labels, render_records, symbolize_sentences, train_lora,
@@ -122,10 +122,12 @@ def test_llms4ner_preset_and_bad_values():
     p = TrainConfig.llms4ner()
     assert (p.rank, p.alpha, p.target_modules, p.learning_rate, p.epochs, p.lr_scheduler, p.warmup_ratio) == (
         256, 512, "all-linear", 2e-5, 2.0, "cosine", 0.1)
-    with pytest.raises(OptionError, match="--rank"):
+    with pytest.raises(InputError, match="rank 0 must be a positive integer") as err:
         TrainConfig(rank=0).validate()
-    with pytest.raises(OptionError, match="--symbolize"):
+    assert err.value.field == "rank"  # the CLI names --rank
+    with pytest.raises(InputError, match="symbolize 'letters' must be one of") as err:
         TrainConfig(symbolize="letters").validate()
+    assert err.value.field == "symbolize"
 
 
 # ---- training ----------------------------------------------------------------------------------------------------

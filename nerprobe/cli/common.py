@@ -54,6 +54,10 @@ OPTION_OF_FIELD = {
     "test": "--test", "pool": "--pool", "probes": "--probes", "limit": "--limit", "normalize": "--normalize",
     "replacement_source": "--replacement-source", "out": "--out", "tasks": "--tasks", "size": "--size",
     "formats": "--format", "format": "--format", "kind": "--kind", "data_dir": "--data-dir",
+    # training settings (models.training.TrainConfig fields)
+    "rank": "--rank", "alpha": "--alpha", "dropout": "--dropout", "learning_rate": "--lr", "epochs": "--epochs",
+    "batch_size": "--batch-size", "grad_accum": "--grad-accum", "max_length": "--max-length",
+    "warmup_ratio": "--warmup", "lr_scheduler": "--scheduler", "symbolize": "--symbolize",
 }
 
 

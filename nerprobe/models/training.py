@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from nerprobe.data.model import Entity, Sentence
-from nerprobe.errors import NerprobeError, OptionError
+from nerprobe.errors import InputError, NerprobeError
 
 MANIFEST_NAME = "nerprobe_adapter.json"
 SYMBOLIZE_MODES = ("with-definitions", "symbols-only")
@@ -70,24 +70,25 @@ class TrainConfig:
         return replace(base, **overrides)
 
     def validate(self) -> "TrainConfig":
-        """Raise ``OptionError`` (naming the CLI option) for a value that cannot work; return self."""
+        """Raise ``InputError`` naming the field (``rank``, ``learning_rate``, ...; the CLI maps it to its option)
+        for a value that cannot work; return self."""
         checks = [
-            ("--rank", self.rank > 0, "must be a positive integer"),
-            ("--alpha", self.alpha > 0, "must be positive"),
-            ("--dropout", 0.0 <= self.dropout < 1.0, "must be in [0, 1)"),
-            ("--lr", self.learning_rate > 0, "must be positive"),
-            ("--epochs", self.epochs > 0 or self.max_steps > 0, "must be positive"),
-            ("--batch-size", self.batch_size > 0, "must be a positive integer"),
-            ("--grad-accum", self.grad_accum > 0, "must be a positive integer"),
-            ("--max-length", self.max_length > 8, "must be more than 8 tokens"),
-            ("--warmup", 0.0 <= self.warmup_ratio < 1.0, "must be a ratio in [0, 1)"),
-            ("--scheduler", self.lr_scheduler in ("linear", "cosine", "constant", "constant_with_warmup"),
+            ("rank", self.rank > 0, "must be a positive integer"),
+            ("alpha", self.alpha > 0, "must be positive"),
+            ("dropout", 0.0 <= self.dropout < 1.0, "must be in [0, 1)"),
+            ("learning_rate", self.learning_rate > 0, "must be positive"),
+            ("epochs", self.epochs > 0 or self.max_steps > 0, "must be positive"),
+            ("batch_size", self.batch_size > 0, "must be a positive integer"),
+            ("grad_accum", self.grad_accum > 0, "must be a positive integer"),
+            ("max_length", self.max_length > 8, "must be more than 8 tokens"),
+            ("warmup_ratio", 0.0 <= self.warmup_ratio < 1.0, "must be a ratio in [0, 1)"),
+            ("lr_scheduler", self.lr_scheduler in ("linear", "cosine", "constant", "constant_with_warmup"),
              "must be one of linear, cosine, constant, constant_with_warmup"),
-            ("--symbolize", self.symbolize in (None, *SYMBOLIZE_MODES), f"must be one of {', '.join(SYMBOLIZE_MODES)}"),
+            ("symbolize", self.symbolize in (None, *SYMBOLIZE_MODES), f"must be one of {', '.join(SYMBOLIZE_MODES)}"),
         ]
-        for option, ok, message in checks:
+        for name, ok, message in checks:
             if not ok:
-                raise OptionError(option, message)
+                raise InputError(None, None, f"{name} {getattr(self, name)!r} {message}", field=name)
         return self
 
 
@@ -267,7 +268,7 @@ def train_lora(
     from nerprobe.provenance import write_manifest
 
     config = (config or TrainConfig()).validate()
-    get_format(format_name)  # OptionError for an unknown format, before any work
+    get_format(format_name)  # InputError for an unknown format, before any work
     out_dir = check_adapter_dir(out_dir, overwrite=overwrite)
     if not train_sentences:
         raise NerprobeError("no training sentences")
@@ -284,7 +285,8 @@ def train_lora(
     tokenizer.padding_side = "right"  # positions count from the first token in training; generation pads left
     examples, sft_stats = build_sft_examples(tokenizer, records, config.max_length)
     if not examples:
-        raise NerprobeError(f"every training record is longer than --max-length {config.max_length} tokens")
+        raise InputError(None, None, f"every training record is longer than the maximum length of "
+                         f"{config.max_length} tokens", field="max_length")
 
     partial = out_dir.with_name(out_dir.name + ".partial")
     ckpt_dir = partial / "checkpoints"
