@@ -19,7 +19,7 @@ _SCHEME = typer.Option("auto", "--scheme", help="CoNLL tag scheme: auto, iob1, i
 _TAG_COLUMN = typer.Option(-1, "--tag-column", help="CoNLL column holding the NER tag (0-based; -1 = last).")
 _FORMAT = typer.Option(None, "--format", help="Force the reader: conll, jsonl, genia, alpaca[:FORMAT].")
 #: Reader parameters named in errors → this command's options.
-_HINTS = {"tag_column": "pass --tag-column N to read the NER tags from column N"}
+_HINTS = {"tag_column": "pass --tag-column N to read the NER tags from column N", "to": "write JSONL instead: --to jsonl"}
 _SPLIT = typer.Option(
     None, "--split", help="GENIA XML/tgz only: keep the train, dev or test documents (lists in genia/splits)."
 )

@@ -458,10 +458,8 @@ def write_conll(sentences, path, *, scheme: str = "iob2") -> None:
     prev_doc = None
     for sent in sentences:
         if not sent.is_flat():
-            raise NerprobeError(
-                f"sentence {sent.id} has nested or overlapping entities; CoNLL holds flat entities only "
-                "(write JSONL instead: --to jsonl)"
-            )
+            raise InputError(None, None, f"sentence {sent.id} has nested or overlapping entities; CoNLL holds flat "
+                             "entities only", field="to")
         spans = []
         for ent in sent.entities:
             ts = sent.token_span(ent)
