@@ -77,7 +77,7 @@ class MentionIndex:
 
     def stratum(self, surface: str, label: str) -> str:
         """``seen_same``, ``seen_other`` or ``unseen`` for a mention ``surface`` labelled ``label``."""
-        c = self.labels_of(surface)
+        c = self.counts.get(self.normalize(surface))  # not labels_of: no empty Counter made per unseen mention
         if not c:
             return UNSEEN
         return SEEN_SAME if c.get(label, 0) > 0 else SEEN_OTHER
