@@ -1,0 +1,101 @@
+"""`probe memorization --model lookup` on full CoNLL-2003 train/test, and the parts users wait on, with their anchors.
+
+Timed in one run (medians): the whole command as a process (goal <= 3 s); the lookup tagger over CoNLL-2003 test
+against the window algorithm it replaced (every window of up to max_words tokens joined and looked up, written
+below), with identical entities checked first; and the heavy imports on the command's path (``python -X importtime``:
+statsmodels, scipy, torch, transformers, with their cumulative import seconds; none is needed by a lookup run).
+
+    python benchmarks/bench_memorization_lookup.py [--data ../shared/data] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEAVY = ("statsmodels", "scipy", "torch", "transformers", "peft", "lm_eval", "matplotlib", "pandas")
+
+
+def window_tagger(table: dict[str, str], tokens) -> list[tuple[int, int, str]]:
+    """The anchor: the old lookup algorithm, every window from each token, longest first."""
+    max_words = max((len(k.split(" ")) for k in table), default=0)
+    found, i = [], 0
+    while i < len(tokens):
+        hit = None
+        for j in range(min(len(tokens), i + max_words), i, -1):
+            label = table.get(" ".join(t.text for t in tokens[i:j]))
+            if label is not None:
+                hit = (j, (tokens[i].start, tokens[j - 1].end, label))
+                break
+        if hit:
+            i = hit[0]
+            found.append(hit[1])
+        else:
+            i += 1
+    return found
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    from nerprobe.data.conll import read_conll
+    from nerprobe.models.lookup import LookupPredictor
+
+    load_before = os.getloadavg()[0]
+    print(f"load average {load_before:.2f} (1 min) on {os.cpu_count()} CPUs; medians of {args.repeats}")
+    train, test = (args.data / "conll2003" / n for n in ("train.txt", "test.txt"))
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = iter(range(100))
+        cmd = [sys.executable, "-m", "nerprobe", "memorization", "--model", "lookup", "--train", str(train),
+               "--test", str(test), "--no-progress"]
+        whole = median_time(lambda: subprocess.run(cmd + ["--out", f"{tmp}/run{next(runs)}"], check=True,
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                            args.repeats)
+        imp = subprocess.run([sys.executable, "-X", "importtime"] + cmd[1:] + ["--out", f"{tmp}/imports"],
+                             capture_output=True, text=True, check=True).stderr
+    heavy = {}
+    for line in imp.splitlines():
+        m = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+        if m and m.group(3).split(".")[0] in HEAVY and m.group(3) not in heavy:
+            heavy[m.group(3)] = int(m.group(1)) / 1e6
+
+    tr, te = read_conll(train).sentences, read_conll(test).sentences
+    model = LookupPredictor.fit(tr)
+    ours = [model.entities(s) for s in te]
+    assert [[(e.start, e.end, e.label) for e in ents] for ents in ours] == [window_tagger(model.table, s.tokens)
+                                                                            for s in te]
+    new = median_time(lambda: [model.entities(s) for s in te], max(args.repeats, 5))
+    old = median_time(lambda: [window_tagger(model.table, s.tokens) for s in te], max(args.repeats, 5))
+    load_after = os.getloadavg()[0]
+
+    print(f"probe memorization --model lookup, CoNLL-2003 train/test, whole process: {whole:.2f} s (goal <= 3 s)")
+    print(f"lookup tagger over CoNLL-2003 test: {new:.4f} s; window algorithm {old:.4f} s; ratio {new / old:.2f}")
+    if heavy:
+        top = sorted(heavy.items(), key=lambda kv: -kv[1])[:6]
+        print("heavy imports on the path: " + ", ".join(f"{k} {v:.2f} s" for k, v in top))
+    else:
+        print("heavy imports on the path: none of " + ", ".join(HEAVY))
+    flag = "" if max(load_before, load_after) < 1.5 else "  (UNDER LOAD: figures slower than on an idle machine)"
+    print(f"load average before {load_before:.2f}, after {load_after:.2f}{flag}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""The fast paths of issue 15 give the results of the straightforward code they replaced, on real corpora.
+
+Each test writes the old algorithm out plainly (the reference) and compares: CoNLL reading (CoNLL-2003, WNUT-17),
+the lookup tagger's longest-match windows (CoNLL-2003, WNUT-17, GENIA), finding a sentence in its chat-templated
+prompt (LLMs4NER CoNLL-2003 and GENIA prompts), ``squash``, and Holm's adjustment against statsmodels.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+
+import pytest
+
+from nerprobe.analysis.pairing import find_input, squash, squashed
+from nerprobe.data.conll import _make_token, read_conll
+from nerprobe.data.io import read_corpus
+from nerprobe.data.model import Sentence, Token
+from nerprobe.models.lookup import LookupPredictor, mention_key, sentence_tokens
+
+
+# -- references: the code as it was -------------------------------------------------------------------------------
+def reference_read_conll(path, scheme: str) -> list[Sentence]:
+    """Line by line, tag by tag: blank lines end sentences, -DOCSTART- starts a document, IOB1 or IOB2 decoding."""
+    stem = path.stem
+    sentences, rows, doc_k, doc_id, k = [], [], -1, None, 0
+
+    def flush():
+        nonlocal rows, k
+        if rows:
+            words, tags = [r[0] for r in rows], [r[-1] for r in rows]
+            spans, start, typ = [], None, ""
+            for i, tag in enumerate(tags + ["O"]):
+                p, t = ("O", "") if tag == "O" else (tag[0], tag[2:])
+                continues = p == "I" and start is not None and t == typ
+                if continues:
+                    continue
+                if scheme == "iob2" and p == "I":
+                    raise AssertionError(f"bad IOB2 in {path}")
+                if start is not None:
+                    spans.append((start, i, typ))
+                start, typ = (i, t) if p != "O" else (None, "")
+            meta = {"columns": [tuple(r[1:-1]) for r in rows]} if len(rows[0]) > 2 else {}
+            sentences.append(Sentence.from_tokens(f"{stem}-{k}", words, spans, doc_id=doc_id, meta=meta))
+            k += 1
+        rows = []
+
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            flush()
+            continue
+        cols = line.split("\t") if "\t" in line else line.split()
+        if cols[0] == "-DOCSTART-":
+            flush()
+            doc_k += 1
+            doc_id = f"{stem}-doc{doc_k}"
+            continue
+        rows.append(cols)
+    flush()
+    return sentences
+
+
+def reference_lookup(table: dict[str, str], sentence: Sentence):
+    """Every window of up to max_words tokens from each position, longest first (the old lookup tagger)."""
+    from nerprobe.data.model import Entity
+
+    max_words = max((len(k.split(" ")) for k in table), default=0)
+    tokens = sentence_tokens(sentence)
+    found, i = [], 0
+    while i < len(tokens):
+        hit = None
+        for j in range(min(len(tokens), i + max_words), i, -1):
+            label = table.get(" ".join(t.text for t in tokens[i:j]))
+            if label is not None:
+                hit = (j, Entity(tokens[i].start, tokens[j - 1].end, label))
+                break
+        if hit:
+            i = hit[0]
+            found.append(hit[1])
+        else:
+            i += 1
+    return found
+
+
+def reference_squash(text: str):
+    """Character by character (the old ``squash``)."""
+    chars, index = [], []
+    for i, c in enumerate(text):
+        if not c.isspace():
+            low = c.lower()
+            chars.append(low if len(low) == 1 else c)
+            index.append(i)
+    return "".join(chars), index
+
+
+def reference_find_input(gold_text: str, prompt: str):
+    """The whole prompt squashed character by character, the last match mapped back (the old ``find_input``)."""
+    sq_g, _ = reference_squash(gold_text)
+    sq_p, idx_p = reference_squash(prompt)
+    if not sq_g:
+        return None
+    k = sq_p.rfind(sq_g)
+    if k < 0:
+        return None
+    return prompt[idx_p[k] : idx_p[k + len(sq_g) - 1] + 1]
+
+
+def _same_sentences(a: list[Sentence], b: list[Sentence]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert (x.id, x.text, x.tokens, x.entities, x.doc_id) == (y.id, y.text, y.tokens, y.entities, y.doc_id)
+        assert x.meta == y.meta
+
+
+# -- reading --------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rel,scheme", [("conll2003/train.txt", "auto"), ("conll2003/test.txt", "auto"),
+                                        ("wnut17/wnut17train.conll", "iob2"), ("wnut17/emerging.test.annotated",
+                                                                                "iob2")])
+def test_read_conll_equals_reference(data_dir, rel, scheme):
+    path = data_dir / rel
+    _same_sentences(read_conll(path, scheme=scheme).sentences, reference_read_conll(path, scheme))
+
+
+def test_read_conll_fast_and_general_paths_agree(data_dir, tmp_path):
+    """A tab anywhere sends the file through the line-by-line loop: same sentences as the fast path."""
+    text = (data_dir / "conll2003" / "test.txt").read_text(encoding="utf-8")
+    fast = read_conll(data_dir / "conll2003" / "test.txt")
+    tabbed = tmp_path / "test.txt"
+    tabbed.write_text(text.replace(" ", "\t"), encoding="utf-8")
+    _same_sentences(fast.sentences, read_conll(tabbed).sentences)
+    crlf = tmp_path / "crlf" / "test.txt"
+    crlf.parent.mkdir()
+    crlf.write_bytes(text.replace("\n", "\r\n").encode())
+    _same_sentences(fast.sentences, read_conll(crlf).sentences)
+
+
+def test_fast_token_is_a_token():
+    t = _make_token("EU", 0, 2)
+    assert type(t) is Token and t == Token("EU", 0, 2) and hash(t) == hash(Token("EU", 0, 2))
+    with pytest.raises(Exception):
+        t.start = 1  # still frozen
+
+
+# -- the lookup tagger ------------------------------------------------------------------------------------------
+def _genia(data_dir, split):
+    return read_corpus(data_dir / "genia" / "nested_jsonl" / f"{split}.jsonlines").sentences
+
+
+@pytest.mark.parametrize("corpus", ["conll2003", "wnut17", "genia"])
+def test_lookup_tagger_equals_window_algorithm(data_dir, corpus):
+    if corpus == "conll2003":
+        train, test = (read_conll(data_dir / "conll2003" / n).sentences for n in ("train.txt", "test.txt"))
+    elif corpus == "wnut17":
+        train, test = (read_conll(data_dir / "wnut17" / n, scheme="iob2").sentences
+                       for n in ("wnut17train.conll", "emerging.test.annotated"))
+    else:
+        train, test = _genia(data_dir, "dev"), _genia(data_dir, "test")
+    model = LookupPredictor.fit(train)
+    for s in list(test) + list(train[:2000]):
+        assert model.entities(s) == reference_lookup(model.table, s)
+
+
+def test_lookup_tagger_odd_keys():
+    """Keys with doubled, leading or trailing spaces, and tokens holding spaces, match as the windows did."""
+    table = {"a": "X", "a b": "Y", "a b c d": "Z", " b": "W", "c  d": "V", "d ": "U", "x y": "T"}
+    rng = random.Random(0)
+    words = ["a", "b", "c", "d", "", " ", "x y", "x"]
+    model = LookupPredictor(table)
+    for _ in range(3000):
+        toks, pos = [], 0
+        for w in rng.choices(words, k=rng.randint(0, 9)):
+            toks.append(Token(w, pos, pos + len(w)))
+            pos += len(w) + 1
+        s = Sentence("s", " " * pos, tuple(toks))
+        assert model.entities(s) == reference_lookup(table, s)
+
+
+def test_lookup_fit_keys_are_mention_keys(data_dir):
+    train = read_conll(data_dir / "conll2003" / "test.txt").sentences
+    counts = defaultdict(Counter)
+    for s in train:
+        for e in s.entities:
+            counts[mention_key(s.surface(e))][e.label] += 1
+    assert set(LookupPredictor.fit(train).table) == set(counts)
+
+
+# -- finding the sentence in its prompt ------------------------------------------------------------------------
+def _chat(instruction: str, text: str) -> str:
+    return ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" + instruction + "\n"
+            + text + "<|im_end|>\n<|im_start|>assistant\n")
+
+
+@pytest.mark.parametrize("alpaca,gold", [("conll03_bracketed_test_alpaca.json", "conll2003/test.txt"),
+                                         ("genia_bracketed_test_alpaca.json", "genia/nested_jsonl/test.jsonlines")])
+def test_find_input_equals_reference_on_real_prompts(data_dir, alpaca, gold):
+    records = json.loads((data_dir / "llms4ner" / "data" / alpaca).read_text(encoding="utf-8"))
+    sentences = read_corpus(data_dir / gold).sentences
+    assert len(records) == len(sentences)
+    found = 0
+    for i, (r, s) in enumerate(zip(records, sentences)):
+        prompt = _chat(r["instruction"], r["input"])
+        got = find_input(s.text, prompt)
+        assert got == reference_find_input(s.text, prompt)
+        if i < 200:  # another sentence's text: mostly not found, and found the same way when it is
+            other = sentences[i + 1].text
+            assert find_input(other, prompt) == reference_find_input(other, prompt)
+        found += got is not None
+    assert found == len(records)
+
+
+def test_find_input_random_text_and_long_prompts():
+    """Random ASCII and non-ASCII text; the sentence far from the prompt's end (past the tail searched first)."""
+    rng = random.Random(1)
+    alphabet = list("aAbB .,\t\n\r\x0b\x0c\x1c\x1f") + list("\u00a0\u2028\u3000ΣσςİßẞǅéΩ日")
+    for n in range(20000):
+        letters = alphabet[:15] if n % 2 else alphabet
+        gold = "".join(rng.choices(letters, k=rng.randint(0, 5)))
+        prompt = "".join(rng.choices(letters, k=rng.randint(0, 60)))
+        if n % 5 == 0:
+            prompt = gold + "x" * rng.randint(200, 700) + prompt
+        assert find_input(gold, prompt) == reference_find_input(gold, prompt), (gold, prompt)
+        assert squash(prompt) == reference_squash(prompt)
+        assert squashed(prompt) == reference_squash(prompt)[0]
+
+
+# -- Holm ----------------------------------------------------------------------------------------------------------
+def test_holm_equals_statsmodels():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis.significance import holm
+
+    rng = np.random.default_rng(0)
+    for t in range(40):
+        m = int(rng.integers(1, 12))
+        p = [rng.random(m), np.round(rng.random(m), 1), rng.random(m) * 0.05, np.minimum(rng.random(m) * 3, 1)][t % 4]
+        for alpha in (0.05, 0.5):
+            reject, adjusted, _, _ = multitest.multipletests(p, alpha=alpha, method="holm")
+            h = holm(list(p), alpha)
+            assert h.reject == tuple(bool(x) for x in reject)
+            assert h.adjusted == tuple(float(x) for x in adjusted)
