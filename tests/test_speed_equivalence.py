@@ -62,11 +62,12 @@ def reference_read_conll(path, scheme: str) -> list[Sentence]:
     return sentences
 
 
-def reference_lookup(table: dict[str, str], sentence: Sentence):
+def reference_lookup(table: dict[str, str], sentence: Sentence, max_words: int | None = None):
     """Every window of up to max_words tokens from each position, longest first (the old lookup tagger)."""
     from nerprobe.data.model import Entity
 
-    max_words = max((len(k.split(" ")) for k in table), default=0)
+    if max_words is None:
+        max_words = max((len(k.split(" ")) for k in table), default=0)
     tokens = sentence_tokens(sentence)
     found, i = [], 0
     while i < len(tokens):
@@ -159,7 +160,7 @@ def test_lookup_tagger_equals_window_algorithm(data_dir, corpus):
         train, test = _genia(data_dir, "dev"), _genia(data_dir, "test")
     model = LookupPredictor.fit(train)
     for s in list(test) + list(train[:2000]):
-        assert model.entities(s) == reference_lookup(model.table, s)
+        assert model.entities(s) == reference_lookup(model.table, s, model.max_words)
 
 
 def test_lookup_tagger_odd_keys():
