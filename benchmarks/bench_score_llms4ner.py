@@ -31,7 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-CHAT = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
+CHAT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n{}<|im_end|>\n"
+        "<|im_start|>assistant\n")
 
 
 def median_time(fn, repeats: int) -> float:
