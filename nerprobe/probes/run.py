@@ -17,6 +17,7 @@ runs the lookup baseline alone, without any neural model.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import time
 from dataclasses import dataclass, field
@@ -452,6 +453,11 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     problems: list[str] = []
     t0 = time.perf_counter()
     corpora = load_corpora(cfg, problems)
+    # The corpora live through the whole run: frozen, the cyclic collector stops walking their ~10^6 objects at
+    # every collection (1.5 s of an 8.8 s lookup run on CoNLL-2003). Reference counting still frees them.
+    froze = not gc.get_freeze_count()
+    if froze:
+        gc.freeze()
     prompting = run_prompting(cfg, corpora)
     problems += list(prompting.warnings)
     trained_on, given = prompting.trained.data_sha256 if prompting.trained else None, corpora.hashes.get("train", "")
@@ -529,4 +535,6 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     for fname, obj in (("scores.json", scores), ("stats.json", stats)):
         write_json(run_dir / fname, obj)
     manifest = finish_run(run_dir, manifest, RUN_PARTS)  # last: marks the directory one complete run
+    if froze:
+        gc.unfreeze()
     return {"scores": scores, "stats": stats, "manifest": manifest}
