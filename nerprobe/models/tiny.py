@@ -65,7 +65,7 @@ RECIPE = {
     },
     "pretrain": {"epochs": 15, "learning_rate": 5e-3, "batch_size": 32, "warmup_ratio": 0.05, "seed": 0},
     "lora": {
-        "rank": 32, "alpha": 64, "dropout": 0.0, "learning_rate": 5e-3, "epochs": 10, "batch_size": 16,
+        "rank": 32, "alpha": 64, "dropout": 0.0, "learning_rate": 5e-3, "epochs": 16, "batch_size": 16,
         "lr_scheduler": "cosine", "warmup_ratio": 0.05, "max_length": 512, "seed": 0,
     },
 }
