@@ -27,9 +27,6 @@ FAMILIES = ("formats", "models")
 """Declared families: ``formats`` (within each model, each format against the best) and ``models`` (within each
 format, each model against the best); anything else is a comma list of explicit ``A:B`` pairs."""
 
-#: Fields a folder pattern may name.
-_PATTERN_FIELDS = ("model", "format")
-
 
 @dataclass(frozen=True)
 class System:
