@@ -36,13 +36,21 @@ MATCHES = ("exact", "text")
 (text, label), for outputs that carry no positions (grouped JSON)."""
 
 
-def _keys(sentence: Sentence, entities: Iterable[Entity], match: str) -> Counter:
-    """The multiset of match keys of ``entities`` on ``sentence``; an unplaced prediction (negative offsets) gets a
-    key of its own that matches nothing."""
+def _keys(sentence: Sentence, entities: Iterable[Entity], match: str) -> list[tuple]:
+    """The match keys of ``entities`` on ``sentence`` (label last), one per entity; an unplaced prediction
+    (negative offsets) gets a key of its own that matches nothing."""
     if match == "exact":
-        return Counter((e.start, e.end, e.label) for e in entities)
+        return [(e.start, e.end, e.label) for e in entities]
     text = sentence.text
-    return Counter((text[e.start : e.end], e.label) if e.start >= 0 else (e.start, e.label) for e in entities)
+    return [(text[e.start : e.end], e.label) if e.start >= 0 else (e.start, e.label) for e in entities]
+
+
+def _matched(gold_keys: list[tuple], pred_keys: list[tuple]) -> list[tuple]:
+    """The keys of the true positives: the multiset intersection (each key as often as both sides have it)."""
+    gold_set, pred_set = set(gold_keys), set(pred_keys)
+    if len(gold_set) == len(gold_keys) and len(pred_set) == len(pred_keys):  # no repeats: plain sets (fast path)
+        return list(gold_set & pred_set)
+    return list((Counter(gold_keys) & Counter(pred_keys)).elements())
 
 
 def span_stats(
@@ -69,20 +77,21 @@ def span_stats(
     if labels is None:
         labels = labels_of(gold, pred)
     index = {label: i for i, label in enumerate(labels)}
-    stats = np.zeros((len(gold), len(labels), 3), dtype=np.int64)
-    for row, (sentence, predicted) in enumerate(zip(gold, pred)):
-        gold_keys = _keys(sentence, sentence.entities, match)
-        pred_keys = _keys(sentence, predicted, match)
-        try:
-            for key, n in gold_keys.items():
-                stats[row, index[key[-1]], GOLD] += n
-            for key, n in pred_keys.items():
-                stats[row, index[key[-1]], PRED] += n
-                if key in gold_keys:
-                    stats[row, index[key[-1]], TP] += min(n, gold_keys[key])
-        except KeyError as err:
-            raise ValueError(f"label {err.args[0]!r} is not among the labels scored ({', '.join(labels)})") from None
-    return stats
+    width = 3 * len(labels)
+    cells: list[int] = []  # flat cell numbers (row * n_labels + label) * 3 + column, one per count, for bincount
+    try:
+        for row, (sentence, predicted) in enumerate(zip(gold, pred)):
+            base = row * width
+            gold_keys = _keys(sentence, sentence.entities, match)
+            pred_keys = _keys(sentence, predicted, match)
+            cells += [base + 3 * index[k[-1]] + GOLD for k in gold_keys]
+            cells += [base + 3 * index[k[-1]] + PRED for k in pred_keys]
+            if gold_keys and pred_keys:
+                cells += [base + 3 * index[k[-1]] + TP for k in _matched(gold_keys, pred_keys)]
+    except KeyError as err:
+        raise ValueError(f"label {err.args[0]!r} is not among the labels scored ({', '.join(labels)})") from None
+    counts = np.bincount(np.asarray(cells, dtype=np.int64), minlength=len(gold) * width)
+    return counts.astype(np.int64).reshape(len(gold), len(labels), 3)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
