@@ -127,3 +127,18 @@ def test_bad_options_are_one_line_errors(tmp_path, data_dir, files, args, messag
     res = runner.invoke(app, ["compare", "--gold", str(gold), *args])
     assert res.exit_code == 2, res.output
     assert message in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--seed", "-1"], "--seed: must be a non-negative integer"),
+    (["--alpha", "1.5"], "--alpha: must lie between 0 and 1"),
+    (["--dir", "DIR", "--pattern", "{model}/{model}.json"], "--pattern: the pattern '{model}/{model}.json' must name"),
+    (["--match", "loose"], "--match: unknown mode 'loose'"),
+])
+def test_bad_settings_are_one_line_errors(tmp_path, data_dir, files, args, message):
+    args = [a.replace("DIR", str(tmp_path)) for a in args]
+    gold = data_dir / "genia" / "nested_jsonl" / "test.jsonlines"
+    res = runner.invoke(app, ["compare", "--gold", str(gold), f"a/xml={files['xml']}", f"b/xml={files['xml']}",
+                              "--compare", "models", *args])
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output

@@ -291,3 +291,10 @@ def test_no_entity_anywhere_is_not_applicable_not_zero(tmp_path):
     res = runner.invoke(app, ["score", "--gold", str(path), "--pred", str(path)])
     assert res.exit_code == 0, res.output
     assert re.search(r"│ micro │ +n/a │ +n/a │ +n/a │", res.output)
+
+
+def test_a_negative_seed_is_a_one_line_error(tmp_path):
+    path = tmp_path / "g.jsonl"
+    write_jsonl([JOHN], path)
+    res = runner.invoke(app, ["score", "--gold", str(path), "--pred", str(path), "--seed", "-1"])
+    assert res.exit_code == 2 and "--seed: must be a non-negative integer" in res.output

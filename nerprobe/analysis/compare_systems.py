@@ -54,8 +54,8 @@ def systems_from_folder(folder: str | Path, pattern: str) -> list[System]:
     ``{format}`` (e.g. ``{model}/{format}/generated_predictions.jsonl``), sorted by name. InputError when nothing
     matches; ValueError for a pattern without ``{model}``."""
     folder = Path(folder)
-    if "{model}" not in pattern:
-        raise ValueError(f"the pattern {pattern!r} must name {{model}} (and may name {{format}})")
+    if pattern.count("{model}") != 1 or pattern.count("{format}") > 1:
+        raise ValueError(f"the pattern {pattern!r} must name {{model}} once (and may name {{format}} once)")
     parts = re.split(r"(\{model\}|\{format\})", pattern)
     regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p in ("{model}", "{format}") else re.escape(p) for p in parts)
     glob = re.sub(r"\{(model|format)\}", "*", pattern)

@@ -94,6 +94,8 @@ def compare(
         raise OptionError("--match", f"unknown mode {match!r}; use one of {', '.join(MATCH_MODES)}")
     if not 0 < alpha < 1:
         raise OptionError("--alpha", "must lie between 0 and 1")
+    if seed < 0:
+        raise OptionError("--seed", "must be a non-negative integer")
     chosen: list = []
     for arg in systems or []:
         try:

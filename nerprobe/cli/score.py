@@ -88,6 +88,8 @@ def score(
 
     if resamples < 1:
         raise OptionError("--resamples", "must be at least 1")
+    if seed < 0:
+        raise OptionError("--seed", "must be a non-negative integer")
     if match not in MATCH_MODES:
         raise OptionError("--match", f"unknown mode {match!r}; use one of {', '.join(MATCH_MODES)}")
     result = score_files(gold, pred, format_name=format_name, lenient=lenient, match=match,
