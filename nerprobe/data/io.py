@@ -4,8 +4,8 @@ Detection (when ``format_name`` is None):
 
 - ``.tgz``/``.tar.gz``/``.tar`` or ``.xml`` → GENIA 3.02 XML (:func:`nerprobe.data.genia.read_genia_xml`);
 - ``.jsonl``/``.jsonlines``/``.ndjson`` → JSONL (:func:`nerprobe.data.jsonl.read_jsonl`);
-- ``.json`` whose content starts with ``[`` → LLaMA-Factory alpaca (``nerprobe.formats.alpaca.read_alpaca``,
-  imported only then, since data must not depend on formats at import time); ``.json`` starting with ``{`` → JSONL;
+- ``.json`` whose content starts with ``[`` → LLaMA-Factory alpaca (:func:`nerprobe.formats.alpaca.read_alpaca`);
+  ``.json`` starting with ``{`` → JSONL;
 - anything else: JSONL when the first non-blank byte is ``{``, otherwise CoNLL.
 
 ``format_name`` forces one: "conll", "jsonl", "genia", "alpaca" or "alpaca:<output format>" (e.g. "alpaca:xml").
@@ -17,8 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from nerprobe import safe_io
+from nerprobe.data.conll import read_conll
+from nerprobe.data.genia import read_genia_xml
+from nerprobe.data.jsonl import read_jsonl
 from nerprobe.data.model import Corpus
 from nerprobe.errors import InputError
+
+# The one entry point over every reader sits above both data and formats: formats.alpaca depends on data.model and
+# safe_io only (never on this module), so importing it here at module level makes no cycle.
+from nerprobe.formats.alpaca import read_alpaca
 
 READERS = ("conll", "jsonl", "genia", "alpaca")
 
@@ -72,19 +79,11 @@ def read_corpus(
     if kind.startswith("alpaca:"):
         kind, out_format = "alpaca", kind.split(":", 1)[1]
     if kind == "conll":
-        from nerprobe.data.conll import read_conll
-
         return read_conll(p, scheme=scheme, tag_column=tag_column, lenient=lenient)
     if kind == "jsonl":
-        from nerprobe.data.jsonl import read_jsonl
-
         return read_jsonl(p, lenient=lenient)
     if kind == "genia":
-        from nerprobe.data.genia import read_genia_xml
-
         return read_genia_xml(p, lenient=lenient)
     if kind == "alpaca":
-        from nerprobe.formats.alpaca import read_alpaca  # lazily: data must not import formats at module level
-
         return read_alpaca(p, out_format, lenient=lenient)
     raise InputError(None, None, f"unknown corpus format {kind!r}; use one of {', '.join(READERS)}", field="format")

@@ -9,8 +9,11 @@ from typing import Iterable
 
 from nerprobe.data.model import Corpus, Sentence, Token
 from nerprobe.errors import InputError, NerprobeError
+from nerprobe.formats import get_format
 from nerprobe.formats.base import ParseStatus
 from nerprobe.formats.labels import LabelSet
+from nerprobe.formats.prompts import sft_record
+from nerprobe.safe_io import atomic_write_text, read_json
 
 #: Problems a gold output may have and still be read: whitespace the output changed, list order, and crossing
 #: tags (the study writes one span with two labels as ``<DNA><protein>x</DNA></protein>``; both are recovered).
@@ -69,10 +72,6 @@ def read_alpaca(path, format_name: str | None = None, *, lenient: bool = False) 
     input), raises InputError ``path:line: why``; with ``lenient`` it is skipped and listed in ``Corpus.skipped``.
     Sentence ids are ``<stem>-<n>``; ``meta`` holds the format and the parse status.
     """
-    from nerprobe.formats import get_format
-
-    from nerprobe.data.io import read_json
-
     p = Path(path)
     records = read_json(p)
     if not isinstance(records, list):
@@ -125,8 +124,6 @@ def dataset_info_entry(file_name: str) -> dict:
 def _read_dataset_info(info_path: Path) -> dict:
     """The datasets of an existing ``dataset_info.json`` ({} when there is none); ``InputError`` when it cannot be
     read as a JSON object, so that it is never overwritten by a file that lost its other entries."""
-    from nerprobe.safe_io import read_json
-
     if not info_path.exists():
         return {}
     try:
@@ -141,8 +138,6 @@ def _read_dataset_info(info_path: Path) -> dict:
 def update_dataset_info(directory: Path, name: str, file_name: str) -> Path:
     """Add (or replace) entry ``name`` in ``directory/dataset_info.json``, keeping every other entry (written under
     a temporary name and renamed into place)."""
-    from nerprobe.safe_io import atomic_write_text
-
     info_path = Path(directory) / "dataset_info.json"
     info = _read_dataset_info(info_path)
     info[name] = dataset_info_entry(file_name)
@@ -157,9 +152,6 @@ def write_alpaca(sentences: Iterable[Sentence], path, format_name: str, labelset
     spans in an inline format), and InputError for an existing ``dataset_info.json`` that cannot be read, both
     before anything is written. Both files are written under temporary names and renamed into place.
     """
-    from nerprobe.formats.prompts import sft_record
-    from nerprobe.safe_io import atomic_write_text
-
     path = Path(path)
     records = []
     for s in sentences:
