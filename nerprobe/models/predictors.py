@@ -4,8 +4,9 @@ A ``Request`` is one sentence to tag, in one output format with one label set; i
 alpaca user prompt ``instruction + "\\n" + input``. A ``Predictor`` has a ``fingerprint`` (for manifests and cache
 keys) and ``predict(requests, progress=True) -> list[str]`` (one output per request, in order).
 
-Implementations: ``HFPredictor`` (nerprobe.models.hf_generate), ``LookupPredictor`` (nerprobe.models.lookup),
-``ReplayPredictor`` (nerprobe.models.replay); all importable from here.
+Implementations live in their own modules and are imported from there (each imports this one, so this one imports
+none of them): ``HFPredictor`` (nerprobe.models.hf_generate), ``LookupPredictor`` (nerprobe.models.lookup),
+``ReplayPredictor`` (nerprobe.models.replay).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from nerprobe.data.model import Sentence
+from nerprobe.formats import get_format
+from nerprobe.formats.prompts import sft_record
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,6 @@ class Request:
     @classmethod
     def build(cls, sentence: Sentence, format_name: str, labelset) -> "Request":
         """The request for ``sentence`` with the prompt of ``nerprobe.formats.prompts.sft_record``."""
-        from nerprobe.formats.prompts import sft_record
-
         rec = sft_record(sentence, format_name, labelset)
         return cls(sentence.id, sentence, format_name, labelset, rec["instruction"], rec["input"])
 
@@ -89,8 +90,6 @@ def render_predictions(requests: Sequence[Request], entities_of, name: str, *, p
 
     Shared by the predictors that find entities without generating text (the lookup baseline, the context-only
     control), so that their outputs go through the same parsing as a model's."""
-    from nerprobe.formats import get_format
-
     outputs = []
     with make_progress(disable=not progress) as bar:
         task = bar.add_task(name, total=len(requests))
@@ -101,19 +100,3 @@ def render_predictions(requests: Sequence[Request], entities_of, name: str, *, p
             bar.advance(task)
     return outputs
 
-
-def __getattr__(name: str):
-    # The implementations live in their own modules (each imports this one), re-exported lazily to avoid a cycle.
-    if name == "HFPredictor":
-        from nerprobe.models.hf_generate import HFPredictor
-
-        return HFPredictor
-    if name == "LookupPredictor":
-        from nerprobe.models.lookup import LookupPredictor
-
-        return LookupPredictor
-    if name == "ReplayPredictor":
-        from nerprobe.models.replay import ReplayPredictor
-
-        return ReplayPredictor
-    raise AttributeError(name)
