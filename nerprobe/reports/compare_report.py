@@ -63,7 +63,7 @@ def compare_f1_table(runs: list[Run]) -> Table | None:
     if df.empty:
         return None
     formats = sorted(df["format"].unique())
-    t = Table("compare-f1", "Micro-F1 (%) [95% CI] per model and output format", ["corpus", "model", *formats], [])
+    t = Table("compare-f1", "Micro-F1 (%) [95% CI] per model and output format", ["corpus", "model", *formats], [], group=0)
     for (run, corpus, model), g in df.groupby(["run", "corpus", "model"], sort=True):
         by_format = {row["format"]: row for _, row in g.iterrows()}
         t.rows.append([corpus, model, *(ci_text(by_format[f]["estimate"], by_format[f]["low"], by_format[f]["high"])
@@ -85,7 +85,8 @@ def compare_tests_table(runs: list[Run]) -> Table | None:
     if df.empty:
         return None
     t = Table("compare-tests", "Paired tests of the declared family (Δ = system − reference, points)",
-              ["corpus", "family", "reference", "system", "Δ F1 [95% CI]", "p", "Holm p", "verdict", "sig."], [])
+              ["corpus", "family", "reference", "system", "Δ F1 [95% CI]", "p", "Holm p", "verdict", "sig."], [],
+              group=0)
     for _, r in df.iterrows():
         t.rows.append([r["corpus"], r["family"], r["a"], r["b"], ci_text(r["difference"], r["low"], r["high"], True),
                        p_text(r["p"]), p_text(r["p_holm"]), r["verdict"], t.keys.key(r["signature"])])

@@ -8,6 +8,7 @@ by a key in the ``sig.`` column; the keys are listed under the table (``signatur
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class Table:
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
     keys: SignatureKeys = field(default_factory=SignatureKeys)
+    group: int | None = None  # a column LaTeX shows as a sub-heading row where its value changes, not a column
 
     def markdown(self) -> str:
         """A GitHub-flavoured Markdown table with its title above and its notes and signatures below."""
@@ -45,50 +47,193 @@ class Table:
         lines += [f"[{k}] `{s}`  " for k, s in self.keys.items()]
         return "\n".join(lines).rstrip() + "\n"
 
-    def latex(self) -> str:
-        """A ``table`` environment with a booktabs ``tabular``, caption, notes and signatures (needs booktabs)."""
-        spec = "".join("l" if i == 0 or not _numeric_col(self, i) else "r" for i in range(len(self.columns)))
-        out = ["\\begin{table}[ht]", "\\centering", "\\small", f"\\caption{{{latex_escape(self.title)}}}",
-               f"\\label{{tab:{self.name}}}", f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
-               " & ".join(latex_escape(c) for c in self.columns) + " \\\\", "\\midrule"]
-        out += [" & ".join(latex_escape(c) for c in r) + " \\\\" for r in self.rows]
+    def latex(self, layout: str = "column") -> str:
+        """The table as LaTeX (booktabs; the preamble needs ``fontenc`` T1 and ``inputenc`` utf8, see
+        ``LATEX_PREAMBLE``): ``layout="column"`` a ``table`` one column of a two-column paper wide, ``"full"`` a
+        ``table*`` across the page. Where the table would be wider than the layout, CIs go under their estimate and
+        long text wraps; a table still too wide is split into parts that each repeat its first column."""
+        return _latex_table(self, layout)
+
+
+# -- LaTeX: tables that fit a column or the page ----------------------------------------------------------------
+LATEX_WIDTHS_PT = {"column": 219.0, "full": 455.0}
+"""The widths a LaTeX table must fit: one column and the full text of a two-column paper (ACL's 7.7 cm and 16 cm;
+a two-column ``article`` has 229.5 pt and 469 pt)."""
+_FONT = {"column": ("\\footnotesize", 8.0, 4.0), "full": ("\\small", 9.0, 5.0)}  # size command, its pt, tabcolsep
+_SAFETY = 1.10  # the width estimate goes by character classes; keep a margin
+
+# widths of Computer Modern characters at 10 pt, in pt (rounded; other characters by class)
+_CHAR_PT = {**{d: 5.0 for d in "0123456789"}, " ": 3.3, ".": 2.8, ",": 2.8, ":": 2.8, ";": 2.8, "[": 2.8, "]": 2.8,
+            "(": 3.9, ")": 3.9, "-": 3.3, "+": 7.8, "*": 5.0, "i": 2.8, "l": 2.8, "j": 3.1, "f": 3.1, "t": 3.9,
+            "r": 3.9, "m": 8.3, "w": 7.2, "M": 9.2, "W": 10.3, "_": 5.0, "/": 5.0, "|": 2.8, "'": 2.8, "=": 7.8,
+            "<": 7.8, ">": 7.8, "%": 8.3, "Δ": 8.3, "−": 7.8, "†": 4.4, "·": 2.8}
+
+
+def _text_pt(text: str, size_pt: float) -> float:
+    """Estimated width of ``text`` set in Computer Modern at ``size_pt``."""
+    w = 0.0
+    for ch in text:
+        w += _CHAR_PT.get(ch, 7.3 if ch.isupper() else 5.0)
+    # a leading minus is set as $-$ (wider than a hyphen)
+    return (w + (4.5 if text[:1] in "-−" else 0.0)) * size_pt / 10.0
+
+
+_CI = re.compile(r"^(?P<est>[+\-−]?\d[\d.]*)\s+\[(?P<ci>[^\]]*)\](?P<star>\*?)$")
+_SCI = re.compile(r"(?<![\w.])(\d(?:\.\d+)?)e([+-]?)0*(\d+)(?![\w.])")
+_MINUS = re.compile(r"(?<![\w.)\]{^])-(?=\d)")
+
+
+def _numbers(tex: str) -> str:
+    """Real minus signs and powers of ten in escaped text: ``-7.7`` becomes ``$-$7.7`` and ``1.3e-37``
+    ``$1.3\\times10^{-37}$``; hyphens between words stay hyphens."""
+    tex = _SCI.sub(lambda m: f"${m.group(1)}\\times10^{{{'-' if m.group(2) == '-' else ''}{m.group(3)}}}$", tex)
+    return _MINUS.sub("$-$", tex)
+
+
+def _tex(text: str) -> str:
+    tex = _numbers(latex_escape(text))
+    return "{}" + tex if tex.startswith("[") else tex  # after \\ a "[" would be read as its optional argument
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=True) or [""]
+
+
+def _stack(lines: list[tuple[str, bool]], align: str, valign: str = "t") -> str:
+    """Escaped lines stacked in one cell (a nested tabular); ``True`` beside a line sets it in a smaller size."""
+    body = "\\\\".join(f"{{\\scriptsize {t}}}" if small else t for t, small in lines)
+    return body if len(lines) == 1 else f"\\begin{{tabular}}[{valign}]{{@{{}}{align}@{{}}}}{body}\\end{{tabular}}"
+
+
+def _cell(text: str, align: str, stack_ci: bool, wrap: int, size: float) -> tuple[str, float]:
+    """A cell's LaTeX and its estimated width in pt."""
+    m = _CI.match(text) if stack_ci else None
+    if m:
+        est, ci = m.group("est") + m.group("star"), f"[{m.group('ci')}]"
+        return (_stack([(_tex(est), False), (_tex(ci), True)], align),
+                max(_text_pt(est, size), _text_pt(ci, size * 0.875)))
+    lines = _wrap(text, wrap) if len(text) > wrap else [text]
+    return _stack([(_tex(t), False) for t in lines], align), max(_text_pt(t, size) for t in lines)
+
+
+def _layout_cells(t: "Table", cols: list[int], layout: str, stack_ci: bool, wrap: int):
+    """Alignment, header and body cells of the columns ``cols``, and each column's estimated width (pt, with its
+    padding)."""
+    _, size, sep = _FONT[layout]
+    align = ["l" if i == 0 or not _numeric_col(t, i) else "r" for i in range(len(t.columns))]
+    head, body, widths = {}, {i: [] for i in cols}, {}
+    for i in cols:
+        hl = _wrap(t.columns[i], max(9, wrap // 2)) if len(t.columns[i]) > 9 else [t.columns[i]]
+        head[i] = _stack([(_tex(h), False) for h in hl], "c" if align[i] == "r" else "l", "b")
+        w = max(_text_pt(h, size) for h in hl)
+        for r in t.rows:
+            tex, cw = _cell(r[i], align[i], stack_ci, wrap, size)
+            body[i].append(tex)
+            w = max(w, cw)
+        widths[i] = w * _SAFETY + 2 * sep
+    return align, head, body, widths
+
+
+def _latex_table(t: "Table", layout: str) -> str:
+    if layout not in _FONT:
+        raise ValueError(f"layout must be one of {sorted(_FONT)}, not {layout!r}")
+    size_cmd, _, sep = _FONT[layout]
+    target = LATEX_WIDTHS_PT[layout]
+    group = t.group if t.group is not None and 0 <= t.group < len(t.columns) else None
+    cols = [i for i in range(len(t.columns)) if i != group]
+    # the first presentation that fits in one part, else the narrowest one, split into parts
+    for stack_ci, wrap in ((False, 40), (True, 40), (True, 24), (True, 16)):
+        align, head, body, widths = _layout_cells(t, cols, layout, stack_ci, wrap)
+        if sum(widths.values()) <= target:
+            break
+    # the columns each part repeats: the first, and the second too where the first does not tell rows apart
+    keys = cols[:1]
+    ids = [tuple(r[i] for i in ([group] if group is not None else []) + keys) for r in t.rows]
+    if len(set(ids)) < len(ids) and len(cols) > 2:
+        keys = cols[:2]
+    kw, parts, cur = sum(widths[k] for k in keys), [], []
+    for i in cols[len(keys):]:
+        if cur and kw + sum(widths[j] for j in cur) + widths[i] > target:
+            parts.append(cur)
+            cur = []
+        cur.append(i)
+    parts.append(cur)
+    env = "table" if layout == "column" else "table*"
+    out = [f"\\begin{{{env}}}[tbp]", "\\centering", size_cmd, f"\\setlength{{\\tabcolsep}}{{{sep:g}pt}}",
+           f"\\caption{{{_tex(t.title)}}}", f"\\label{{tab:{t.name}{'' if layout == 'column' else '-full'}}}"]
+    for k, part in enumerate(parts):
+        pc = keys + part
+        if k:
+            out.append("\\par\\medskip")
+        out += [f"\\begin{{tabular}}{{{''.join(align[i] for i in pc)}}}", "\\toprule",
+                " & ".join(head[i] for i in pc) + " \\\\", "\\midrule"]
+        last = None
+        for n, r in enumerate(t.rows):
+            if group is not None and r[group] != last:
+                if last is not None:
+                    out.append("\\addlinespace")
+                out.append(f"\\multicolumn{{{len(pc)}}}{{@{{}}l}}{{\\emph{{{_tex(r[group])}}}}} \\\\")
+                last = r[group]
+            out.append(" & ".join(body[i][n] for i in pc) + " \\\\")
         out += ["\\bottomrule", "\\end{tabular}"]
-        notes = [latex_escape(n) for n in self.notes]
-        notes += ["{}[" + k + "] \\texttt{" + _breakable(latex_escape(s)) + "}" for k, s in self.keys.items()]
-        if notes:
-            out.append("\\par\\smallskip\\begin{minipage}{0.95\\linewidth}\\footnotesize\\raggedright")
-            out.append("\n".join(f"{n}\\par" for n in notes))
-            out.append("\\end{minipage}")
-        out.append("\\end{table}")
-        return "\n".join(out) + "\n"
+    notes = [_tex(n) for n in t.notes]
+    if len(parts) > 1:
+        notes.insert(0, f"In {len(parts)} parts to fit the width; each part repeats the "
+                        f"{'first column' if len(keys) == 1 else 'first two columns'}.")
+    notes += ["{}[" + k + "] \\texttt{" + _breakable(latex_escape(s)) + "}" for k, s in t.keys.items()]
+    if notes:
+        out.append("\\par\\smallskip\\begin{minipage}{\\linewidth}\\scriptsize\\raggedright")
+        out.append("\n".join(f"{n}\\par" for n in notes))
+        out.append("\\end{minipage}")
+    out.append(f"\\end{{{env}}}")
+    return "\n".join(out) + "\n"
 
 
 def _breakable(tex: str) -> str:
-    """Allow line breaks after each ``|`` of an escaped signature (they are long and have no spaces)."""
-    return tex.replace("$|$", "$|$\\allowbreak{}")
+    """Allow line breaks after each ``|``, ``:`` and ``,`` of an escaped signature (long, and without spaces)."""
+    return tex.replace("$|$", "$|$\\allowbreak{}").replace(":", ":\\allowbreak{}").replace(",", ",\\allowbreak{}")
 
 
-def _numeric_col(t: Table, i: int) -> bool:
+def _numeric_col(t: "Table", i: int) -> bool:
     vals = [r[i] for r in t.rows if r[i] not in ("", "-")]
     return bool(vals) and all(v[:1].isdigit() or v[:1] in "+-−." for v in vals)
 
 
+# Symbols that pdflatex (T1 fonts, utf8 input) sets only in math or under another name; letters with diacritics
+# (Latin-1, Latin Extended-A) pass through as UTF-8.
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
         "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$",
-        "|": r"$|$", "Δ": r"$\Delta$", "−": "--", "–": "--", "—": "---", "±": r"$\pm$", "≥": r"$\geq$",
-        "≤": r"$\leq$", "×": r"$\times$", "χ": r"$\chi$", "²": r"$^2$", "·": r"$\cdot$", "†": r"\dag{}"}
+        "|": r"$|$", "−": r"$-$", "–": "--", "—": "---", "±": r"$\pm$", "≥": r"$\geq$",
+        "≤": r"$\leq$", "×": r"$\times$", "÷": r"$\div$", "²": r"$^2$", "³": r"$^3$", "·": r"$\cdot$",
+        "†": r"\dag{}", "‡": r"\ddag{}", "…": r"\ldots{}", "“": "``", "”": "''", "‘": "`", "’": "'",
+        "→": r"$\rightarrow$", "←": r"$\leftarrow$", "≈": r"$\approx$", "≠": r"$\neq$", "°": r"$^\circ$",
+        "µ": r"$\mu$", "\u00a0": "~", "«": r"\guillemotleft{}", "»": r"\guillemotright{}", "§": r"\S{}",
+        "¶": r"\P{}", "©": r"\copyright{}", "€": "EUR", "£": r"\pounds{}", "◆": r"$\blacklozenge$"}
+_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ",
+                  ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
+                   "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma",
+                   "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega"]))
+_NO_T1 = set("ŉſĸ")  # Latin Extended-A letters that utf8 input with T1 fonts does not define
 
 
 def latex_escape(text: str) -> str:
-    """``text`` safe inside LaTeX under pdflatex: specials escaped, a few symbols mapped, other non-ASCII as ``?``."""
+    """``text`` safe inside LaTeX under pdflatex with T1 fonts and utf8 input (``LATEX_PREAMBLE``): specials
+    escaped, symbols and Greek letters mapped, letters with diacritics (Latin-1, Latin Extended-A) kept as they are,
+    anything else named as ``[U+XXXX]`` (pdflatex has no glyph for it), never dropped."""
     out = []
     for ch in str(text):
         if ch in _TEX:
             out.append(_TEX[ch])
         elif ord(ch) < 128:
             out.append(ch)
+        elif ch in _GREEK:
+            out.append(f"$\\{_GREEK[ch]}$")
+        elif 0xC0 <= ord(ch) <= 0x17F and ch not in _NO_T1 and ch not in "×÷":
+            out.append(ch)
         else:
-            out.append("?")  # pdflatex without extra packages cannot typeset arbitrary Unicode
+            out.append(f"[U+{ord(ch):04X}]")
     return "".join(out)
 
 
@@ -184,7 +329,8 @@ def comparisons_table(runs: list[Run]) -> Table | None:
     many = df["run"].nunique() > 1
     t = Table("comparisons", "Paired comparisons (b − a, percentage points, 95% paired bootstrap CI; Holm over "
               "each run's declared family)",
-              (["run"] if many else []) + ["comparison", "a", "b", "b − a", "p", "p (Holm)", "sig."], [])
+              (["run"] if many else []) + ["comparison", "a", "b", "b − a", "p", "p (Holm)", "sig."], [],
+              group=0 if many else None)
     for _, r in df.iterrows():
         star = "*" if r["reject"] else ""
         name = r["name"] + ("" if r["in_family"] else " †")
@@ -205,7 +351,8 @@ def retention_table(runs: list[Run]) -> Table | None:
     if df.empty:
         return None
     t = Table("retention", "Retention: general tasks before and after tuning (%, Δ in points, 95% paired CI)",
-              ["adapter", "task", "metric", "n", "base", "tuned", "Δ", "p (test)", "p (Holm)", "verdict", "sig."], [])
+              ["adapter", "task", "metric", "n", "base", "tuned", "Δ", "p (test)", "p (Holm)", "verdict", "sig."], [],
+              group=0)
     for _, r in df.iterrows():
         star = "*" if r["reject"] else ""
         t.rows.append([r["adapter"], r["task"], r["metric"], str(r["n"]), pct(r["base"]), pct(r["tuned"]),
@@ -246,25 +393,28 @@ def build_tables(runs: list[Run]) -> list[Table]:
     return [t for t in (b(runs) for b in TABLE_BUILDERS) if t is not None and t.rows]
 
 
-LATEX_PREAMBLE = ("\\documentclass{article}\n\\usepackage{booktabs}\n"
-                  "\\usepackage[margin=1.5cm,landscape]{geometry}\n\\begin{document}\n")
+LATEX_PREAMBLE = ("\\documentclass[twocolumn]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n"
+                  "\\usepackage{booktabs}\n\\begin{document}\n")
+"""What a paper needs for these tables: booktabs, T1 fonts and utf8 input (names with diacritics stay as they are)."""
 
 
 def write_tables(tables: list[Table], out_dir: Path) -> list[Path]:
-    """Write ``<name>.md`` and ``<name>.tex`` per table, ``tables.md`` (all) and ``tables.tex`` (a document that
-    compiles with pdflatex and inputs every table); returns the paths written."""
+    """Write per table ``<name>.md``, ``<name>.tex`` (a ``table`` one column wide) and ``<name>-full.tex`` (a
+    ``table*`` across the page), then ``tables.md`` (all) and ``tables.tex`` (a two-column document that compiles
+    with pdflatex and inputs every table in both layouts); returns the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for t in tables:
-        for ext, text in (("md", t.markdown()), ("tex", t.latex())):
-            p = out_dir / f"{t.name}.{ext}"
+        for name, text in ((f"{t.name}.md", t.markdown()), (f"{t.name}.tex", t.latex("column")),
+                           (f"{t.name}-full.tex", t.latex("full"))):
+            p = out_dir / name
             atomic_write_text(p, text)
             paths.append(p)
     all_md = out_dir / "tables.md"
     atomic_write_text(all_md, "\n".join(t.markdown() for t in tables))
     doc = out_dir / "tables.tex"
-    atomic_write_text(doc, LATEX_PREAMBLE + "".join(f"\\input{{{t.name}.tex}}\n" for t in tables)
-                      + "\\end{document}\n")
+    atomic_write_text(doc, LATEX_PREAMBLE + "".join(f"\\input{{{t.name}.tex}}\n\\input{{{t.name}-full.tex}}\n"
+                                                    f"\\clearpage\n" for t in tables) + "\\end{document}\n")
     return paths + [all_md, doc]
 
 
