@@ -24,7 +24,10 @@ def cache_dir_option(value: Path | None) -> Path:
 def generate(
     model: str = typer.Option(..., "--model", help="alias (see `probe models`), hub id or local model directory"),
     adapter: Optional[str] = typer.Option(None, "--adapter", help="PEFT LoRA adapter directory"),
-    input: Path = typer.Option(..., "--input", help="corpus to tag (CoNLL, JSONL, GENIA XML, alpaca JSON)"),
+    input: Optional[Path] = typer.Option(None, "--input", help="corpus to tag (CoNLL, JSONL, GENIA XML, alpaca JSON)"),
+    requests_file: Optional[Path] = typer.Option(None, "--requests", help="prompts to answer exactly as written: an "
+                                                 "alpaca JSON (a set of `probe memorization --export`), instead of "
+                                                 "--input"),
     format: Optional[str] = typer.Option(None, "--format", help="output format: bracketed, xml, json, "
                                          "occurrence_index, offset_json (default: the adapter's, else xml)"),
     labels: Optional[str] = typer.Option(None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or "
@@ -39,7 +42,13 @@ def generate(
     dtype: Optional[str] = typer.Option(None, "--dtype", help="bf16, fp16, fp32 (default: auto)"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="generation cache (default: "
                                              "$NERPROBE_CACHE/generations or ~/.cache/nerprobe/generations)"),
+    template: Optional[str] = typer.Option(None, "--template", help="chat template: model (the tokenizer's own, "
+                                           "default), llama3, qwen, alpaca, default (as LLaMA-Factory writes them) or "
+                                           "a Jinja file"),
+    system: Optional[str] = typer.Option(None, "--system", help="system prompt (default: none, or the template's)"),
     out: Path = typer.Option(..., "--out", help="predictions JSONL to write (id, prompt, output)"),
+    out_style: str = typer.Option("nerprobe", "--out-style", help="nerprobe (id, prompt, output) or llamafactory "
+                                  "(prompt, predict, label: generated_predictions.jsonl)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Generate model outputs for a corpus, through the generation cache; writes nerprobe predictions JSONL."""
@@ -53,46 +62,80 @@ def generate(
     from nerprobe.provenance import file_sha256, sentences_sha256, write_manifest
     from nerprobe.safe_io import atomic_writer, check_input_file, check_output_file, check_writable_dir
 
+    from nerprobe.exchange.outputs import OUT_STYLES, output_line
+    from nerprobe.templates import resolve_template
+
     if format is not None:
         get_format(format)
-    check_input_file(input)
+    if out_style not in OUT_STYLES:
+        raise OptionError("--out-style", f"{out_style!r} is not one of {', '.join(OUT_STYLES)}")
+    if (input is None) == (requests_file is None):
+        raise OptionError("--input", "give a corpus (--input) or exported prompts (--requests), one of them")
+    source = input if input is not None else requests_file
+    check_input_file(source)
+    if template is not None:
+        resolve_template(template)  # an unknown name or a broken file fails before any model loads
     model_dirs = [Path(model).expanduser(), Path(adapter).expanduser() if adapter else None]
     # before any model loads: never the input, never inside the model or adapter, never a folder
-    check_output_file(out, [input], what="--out", input_dirs=model_dirs)
+    check_output_file(out, [source], what="--out", input_dirs=model_dirs)
     manifest_path = out.with_name(out.name + ".manifest.json")
-    check_output_file(manifest_path, [input], what="manifest", input_dirs=model_dirs)
+    check_output_file(manifest_path, [source], what="manifest", input_dirs=model_dirs)
     if cache_dir is not None:
         check_writable_dir(cache_dir, what="generation cache")
     spec = resolve(model, adapter, format_name=format or "xml")
     check_spec(spec)  # before reading the corpus or any weight
     trained = trained_prompting(spec.adapter)
-    corpus = read_corpus(input)
-    sentences = corpus.sentences[:limit] if limit else corpus.sentences
-    if not sentences:
-        raise OptionError("--input", f"{input} has no sentences")
-    prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels)
-    for w in prompting.warnings:
-        warn(w)
-    format, labelset = prompting.format_name, prompting.labelset
-    requests = build_requests(sentences, format, labelset)
+    golds: list = []
+    if requests_file is not None:
+        from nerprobe.exchange.requests import read_alpaca_requests
+
+        requests, golds, file_system = read_alpaca_requests(requests_file, format or "xml")
+        requests, golds = (requests[:limit], golds[:limit]) if limit else (requests, golds)
+        if not requests:
+            raise OptionError("--requests", f"{requests_file} has no records")
+        system = system if system is not None else file_system
+        prompting, labelset, sentences = None, None, [r.sentence for r in requests]
+        format = format or "xml"
+    else:
+        corpus = read_corpus(input)
+        sentences = corpus.sentences[:limit] if limit else corpus.sentences
+        if not sentences:
+            raise OptionError("--input", f"{input} has no sentences")
+        prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels)
+        for w in prompting.warnings:
+            warn(w)
+        format, labelset = prompting.format_name, prompting.labelset
+        requests = build_requests(sentences, format, labelset)
     cache_path = cache_dir_option(cache_dir)
+    chat_template = None
+    if template is not None:
+        from nerprobe.models.loading import load_tokenizer
+
+        chat_template = resolve_template(template, load_tokenizer(spec))
     outputs, predictor = run_generation(
         spec, requests, cache_path, batch_size=batch_size, max_new_tokens=max_new_tokens, stop_strings=stop,
-        device=device, dtype=dtype, num_processes=num_processes, progress=progress,
+        device=device, dtype=dtype, num_processes=num_processes, progress=progress, template=chat_template,
+        system=system,
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, only the main process writes
     with atomic_writer(out) as fh:
-        for r, o in zip(requests, outputs):
-            fh.write(json.dumps({"id": r.id, "prompt": r.prompt, "output": o}, ensure_ascii=False) + "\n")
+        for k, (r, o) in enumerate(zip(requests, outputs)):
+            text = predictor.prompt_text(r) if out_style != "nerprobe" else None
+            line = output_line(out_style, r, o, model_text=text, label=golds[k] if golds else None)
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     manifest = {
         "kind": "predictions",
         "model": predictor.loaded.manifest(),
-        "input": str(input),
-        "data": {"sha256": sentences_sha256(sentences), "file_sha256": file_sha256(input)},
+        "input": str(source),
+        "data": {"sha256": sentences_sha256(sentences), "file_sha256": file_sha256(source)},
         "format": format,
-        "labels": list(labelset.names),
-        "prompting": prompting.manifest(),
+        "labels": list(labelset.names) if labelset is not None else None,
+        "prompting": prompting.manifest() if prompting is not None else {"requests": str(requests_file)},
+        "template": chat_template.manifest() if chat_template is not None else {"name": "model",
+                                                                                "prompt_style": predictor.prompt_style},
+        "system": system,
+        "out_style": out_style,
         "n_items": len(requests),
         "generated": predictor.generated,
         "num_processes": num_processes,
@@ -104,7 +147,7 @@ def generate(
     from_cache = len(requests) - predictor.generated if num_processes == 1 else "see cache"
     console.print(
         f"wrote {len(requests)} predictions to {out} (model {predictor.fingerprint}, "
-        f"prompt style {predictor.loaded.prompt_style}; generated here {predictor.generated}, "
+        f"prompt style {predictor.prompt_style}; generated here {predictor.generated}, "
         f"from cache {from_cache}); manifest {manifest_path}",
         highlight=False, soft_wrap=True,
     )

@@ -33,24 +33,29 @@ def max_new_tokens_for(n_input_tokens: int, format_name: str, margin: int = DEFA
     return min(MAX_NEW_TOKENS_CAP, math.ceil(n_input_tokens * factor) + margin)
 
 
-def render_prompt(tokenizer, request_prompt: str) -> str:
-    """The text fed to the model: the tokenizer's chat template around the user prompt, or ``prompt + "\\n"``."""
+def render_prompt(tokenizer, request_prompt: str, template=None, system: str | None = None) -> str:
+    """The text fed to the model: ``template`` (a ``nerprobe.templates.ChatTemplate``) around the user prompt and the
+    ``system`` prompt, else the tokenizer's own chat template, else ``[system + "\\n"] + prompt + "\\n"``."""
+    from nerprobe.templates import messages_for, render_request
+
+    if template is not None and template.source != "tokenizer":
+        return template.render(messages_for(request_prompt, system), tokenizer=tokenizer)
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(
-            [{"role": "user", "content": request_prompt}], tokenize=False, add_generation_prompt=True
-        )
-    return request_prompt + "\n"
+        return tokenizer.apply_chat_template(messages_for(request_prompt, system), tokenize=False,
+                                             add_generation_prompt=True)
+    return render_request(None, request_prompt, system)
 
 
 class HFPredictor:
     """Greedy generation with a ``LoadedModel``; outputs go through ``cache`` (a ``GenerationCache``) when given.
 
     ``max_new_tokens`` fixes the budget for every request (default: per request, ``max_new_tokens_for``);
-    ``stop_strings`` end an output at their first occurrence (the stop string itself is dropped).
+    ``stop_strings`` end an output at their first occurrence (the stop string itself is dropped). ``template`` (a
+    ``nerprobe.templates.ChatTemplate``; None: the tokenizer's own) and ``system`` (a system prompt) shape the prompt.
     """
 
     def __init__(self, loaded, cache=None, max_new_tokens: int | None = None, batch_size: int = 8,
-                 stop_strings: Sequence[str] = ()):
+                 stop_strings: Sequence[str] = (), template=None, system: str | None = None):
         self.loaded = loaded
         self.cache = cache
         self.max_new_tokens = max_new_tokens
@@ -58,11 +63,18 @@ class HFPredictor:
         self.stop_strings = tuple(stop_strings)
         self.fingerprint = loaded.fingerprint
         self.generated = 0  # how many outputs this predictor generated (not read from the cache)
+        self.template = template if template is not None and template.source != "tokenizer" else None
+        self.system = system
+
+    @property
+    def prompt_style(self) -> str:
+        """``template:<name>`` for a chosen template, else the model's (``chat_template`` or ``plain``)."""
+        return f"template:{self.template.name}" if self.template is not None else self.loaded.prompt_style
 
     # -- what is generated ------------------------------------------------------------------------------------
     def prompt_text(self, request: Request) -> str:
         """The exact text fed to the model for ``request``."""
-        return render_prompt(self.loaded.tokenizer, request.prompt)
+        return render_prompt(self.loaded.tokenizer, request.prompt, self.template, self.system)
 
     def budget(self, request: Request) -> int:
         """``max_new_tokens`` of one request."""
@@ -78,7 +90,7 @@ class HFPredictor:
             "max_new_tokens": budget,
             "stop": list(self.stop_strings),
             "dtype": str(self.loaded.dtype).replace("torch.", ""),
-            "prompt_style": self.loaded.prompt_style,
+            "prompt_style": self.prompt_style,
         }
 
     # -- prediction -------------------------------------------------------------------------------------------
@@ -118,7 +130,7 @@ class HFPredictor:
         import torch
 
         model, tok = self.loaded.model, self.loaded.tokenizer
-        add_special = self.loaded.prompt_style == "plain"  # a chat template writes its own BOS
+        add_special = self.prompt_style == "plain"  # a chat template writes its own BOS
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=add_special).to(self.loaded.device)
         eos = _eos_ids(model, tok)
         kwargs = dict(

@@ -34,14 +34,15 @@ def shard(items: Sequence, index: int, count: int) -> list:
     return list(items[index::count])
 
 
-def _predictor(spec: ModelSpec, cache_path, *, batch_size, max_new_tokens, stop_strings, device, dtype):
+def _predictor(spec: ModelSpec, cache_path, *, batch_size, max_new_tokens, stop_strings, device, dtype,
+               template=None, system=None):
     from nerprobe.models.hf_generate import HFPredictor
     from nerprobe.models.loading import load_model
 
     loaded = load_model(spec, device=device, dtype=dtype, lazy=True)
     cache = GenerationCache(cache_path)
     return HFPredictor(loaded, cache=cache, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                       stop_strings=stop_strings)
+                       stop_strings=stop_strings, template=template, system=system)
 
 
 def _distributed_world() -> int:
@@ -63,12 +64,16 @@ def generate(
     dtype=None,
     num_processes: int = 1,
     progress: bool = True,
+    template=None,
+    system: str | None = None,
 ):
     """Outputs of ``spec`` for ``requests`` (in order) through the cache at ``cache_path``; returns ``(outputs, predictor)``.
 
-    ``num_processes > 1`` generates the missing outputs in that many worker processes first.
+    ``num_processes > 1`` generates the missing outputs in that many worker processes first. ``template`` (a
+    ``nerprobe.templates.ChatTemplate``, None: the tokenizer's own) and ``system`` shape the prompts.
     """
-    opts = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, stop_strings=tuple(stop_strings), dtype=dtype)
+    opts = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, stop_strings=tuple(stop_strings), dtype=dtype,
+                template=template, system=system)
     world = _distributed_world()
     if world > 1:  # launched by `accelerate launch`: this process is one of `world`
         from accelerate import PartialState
@@ -86,7 +91,7 @@ def generate(
 
 
 def run_workers(spec, requests, cache_path, *, num_processes, batch_size, max_new_tokens, stop_strings, device, dtype,
-                progress=True) -> None:
+                progress=True, template=None, system=None) -> None:
     """Generate ``requests`` into the cache in ``num_processes`` worker processes (CPU threads split between them)."""
     job = {
         "spec": asdict(spec),
@@ -97,6 +102,8 @@ def run_workers(spec, requests, cache_path, *, num_processes, batch_size, max_ne
         "device": device,
         "dtype": None if dtype is None else str(dtype).replace("torch.", ""),
         "progress": progress,
+        "template": None if template is None else asdict(template),
+        "system": system,
         "items": [
             {"id": r.id, "instruction": r.instruction, "input": r.input, "format_name": r.format_name}
             for r in requests
@@ -134,9 +141,13 @@ def _worker(job_path: str, index: int, count: int) -> None:
         Request(it["id"], Sentence(it["id"], it["input"]), it["format_name"], None, it["instruction"], it["input"])
         for it in job["items"]
     ]
+    from nerprobe.templates import ChatTemplate
+
+    template = ChatTemplate(**job["template"]) if job.get("template") else None
     predictor = _predictor(
         ModelSpec(**job["spec"]), job["cache"], batch_size=job["batch_size"], max_new_tokens=job["max_new_tokens"],
-        stop_strings=tuple(job["stop_strings"]), device=device, dtype=job["dtype"],
+        stop_strings=tuple(job["stop_strings"]), device=device, dtype=job["dtype"], template=template,
+        system=job.get("system"),
     )
     predictor.predict(shard(requests, index, count), progress=job["progress"] and index == 0,
                       description=f"generating (process {index + 1}/{count})")
