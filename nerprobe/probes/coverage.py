@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from nerprobe.data.model import Sentence
+from nerprobe.data.stats import normalize_mention
 from nerprobe.errors import InputError
 from nerprobe.probes.base import ProbeItem, ProbeSet
 
@@ -21,21 +22,17 @@ SEEN_SAME, SEEN_OTHER, UNSEEN = "seen_same", "seen_other", "unseen"
 STRATA = (SEEN_SAME, SEEN_OTHER, UNSEEN)
 
 
-def _casefold(text: str) -> str:
-    try:  # the project's default normalization lives with the corpus statistics (engineer DATA)
-        from nerprobe.data.stats import normalize_mention
-    except ImportError:  # pragma: no cover - only while the stats module is missing
-        return " ".join(text.casefold().split())
-    return normalize_mention(text)
-
-
 NORMALIZERS: dict[str, Callable[[str], str]] = {
-    "casefold": _casefold,
+    "casefold": normalize_mention,
     "exact": lambda text: text,
     "whitespace": lambda text: " ".join(text.split()),
     "alnum": lambda text: re.sub(r"[\W_]+", "", text.casefold()),
 }
-"""Named normalizations of mention surfaces; ``casefold`` (casefold + collapse whitespace) is the default."""
+"""Named normalizations of mention surfaces; ``casefold`` (casefold + collapse whitespace) is the default.
+
+Each must be *prefix-closed*: ``normalize(a + " " + b)`` starts with ``normalize(a)`` (the lookup tagger relies on
+it to stop growing a candidate early). Every normalizer here is; a custom one should be too.
+"""
 
 
 def get_normalizer(normalize: str | Callable[[str], str] | None) -> Callable[[str], str]:
@@ -49,6 +46,16 @@ def get_normalizer(normalize: str | Callable[[str], str] | None) -> Callable[[st
     except KeyError:
         raise InputError(None, None, f"unknown normalization {normalize!r} (known: {', '.join(NORMALIZERS)})",
                          field="normalize")
+
+
+def normalizer_name(normalize: str | Callable[[str], str] | None) -> str:
+    """The name a normalization is recorded under: its ``NORMALIZERS`` name, else the callable's ``__name__``."""
+    if normalize is None:
+        return "casefold"
+    if isinstance(normalize, str):
+        return normalize
+    known = [k for k, f in NORMALIZERS.items() if f is normalize]
+    return known[0] if known else getattr(normalize, "__name__", "custom")
 
 
 class MentionIndex:
@@ -94,6 +101,62 @@ class MentionIndex:
         if not c:
             return None
         return sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+def training_subspans(surface: str, index: MentionIndex) -> list[str]:
+    """The contiguous token sub-sequences of ``surface`` (the whole included) that are training mentions under the
+    index's normalization, as they appear in ``surface``; empty when it contains none."""
+    words = surface.split()
+    out = []
+    for i in range(len(words)):
+        for j in range(i + 1, len(words) + 1):
+            part = " ".join(words[i:j])
+            if index.normalize(part) in index.counts:
+                out.append(part)
+    return out
+
+
+class TrainingText:
+    """The training sentences as sequences of normalized tokens, to ask whether a phrase occurs in them.
+
+    A phrase occurs when the tuple of its whitespace tokens, each normalized alone (empty ones dropped), equals a
+    contiguous run of a training sentence's normalized tokens. Looked up through the positions of each token.
+    """
+
+    def __init__(self, sentences: Iterable[Sentence], normalize: str | Callable[[str], str] | None = None):
+        self.normalize = get_normalizer(normalize)
+        self._memo: dict[str, str] = {}  # token → normalized token: each distinct token is normalized once
+        self.sentences: list[list[str]] = []
+        self.positions: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for k, s in enumerate(sentences):
+            toks = self.tokens_of(" ".join(t.text for t in s.tokens) if s.tokens else s.text)
+            self.sentences.append(toks)
+            for i, t in enumerate(toks):
+                self.positions[t].append((k, i))
+        self.positions = dict(self.positions)
+
+    def tokens_of(self, text: str) -> list[str]:
+        """The normalized, non-empty whitespace tokens of ``text``."""
+        memo = self._memo
+        out = []
+        for t in text.split():
+            n = memo.get(t)
+            if n is None:
+                n = memo[t] = self.normalize(t)
+            if n:
+                out.append(n)
+        return out
+
+    def __contains__(self, phrase: str) -> bool:
+        toks = self.tokens_of(phrase)
+        if not toks:
+            return False
+        rarest = min(range(len(toks)), key=lambda i: len(self.positions.get(toks[i], ())))
+        for k, i in self.positions.get(toks[rarest], ()):
+            start = i - rarest
+            if start >= 0 and self.sentences[k][start : start + len(toks)] == toks:
+                return True
+        return False
 
 
 def consistency_bin(value: float | None) -> str:
@@ -145,7 +208,7 @@ def build_coverage(
                 unknown[f["label"]] += 1
         items.append(ProbeItem(s.id, s.id, s, (), {"entities": facts}))
     problems = [f"label {lab!r} of {n} test mention(s) never occurs in training" for lab, n in sorted(unknown.items())]
-    params = {"normalize": normalize if isinstance(normalize, str) or normalize is None else getattr(normalize, "__name__", "custom")}
+    params = {"normalize": normalize if isinstance(normalize, str) or normalize is None else normalizer_name(normalize)}
     return ProbeSet("coverage", seed, items, params, problems)
 
 
