@@ -147,3 +147,58 @@ def test_file_digests_are_cached_by_size_and_mtime(models, tmp_path, monkeypatch
     data[-1] ^= 1
     weights.write_bytes(bytes(data))
     assert fpmod.directory_fingerprint(copy) != first and len(calls) == 1  # only the changed file
+
+
+# -- hub ids: the local cache first, one line in under two seconds when the model is not there -------------------
+def _fake_hub_cache(root, repo_id, model_dir):
+    """A Hugging Face hub cache holding ``model_dir``'s files as the snapshot of ``repo_id`` at main."""
+    org, name = repo_id.split("/")
+    repo = root / f"models--{org}--{name}"
+    snap = repo / "snapshots" / ("0" * 40)
+    shutil.copytree(model_dir, snap)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    return root
+
+
+def test_hub_id_not_cached_offline_fails_fast_in_one_line(tmp_path, monkeypatch):
+    import time
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t0 = time.perf_counter()
+    with pytest.raises(NerprobeError) as err:
+        check_spec(ModelSpec("someorg/not-here"))
+    assert time.perf_counter() - t0 < 2
+    msg = str(err.value)
+    assert "\n" not in msg and "someorg/not-here is not in the local Hugging Face cache" in msg
+    assert "hf download someorg/not-here" in msg and "local model folder" in msg
+
+
+def test_hub_id_not_cached_without_network_fails_fast(tmp_path, monkeypatch):
+    """Online but with the hub unreachable (a closed port): one line, no retries, within the hub timeout."""
+    import time
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    t0 = time.perf_counter()
+    with pytest.raises(NerprobeError, match="cannot be reached") as err:
+        check_spec(ModelSpec("someorg/not-here"))
+    assert time.perf_counter() - t0 < 2 and "\n" not in str(err.value)
+
+
+def test_cached_hub_id_loads_without_network(models, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    cache = _fake_hub_cache(tmp_path / "hub", "tinyorg/tiny", models[0])
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaded = load_model(ModelSpec("tinyorg/tiny"), device="cpu", dtype="fp32")
+    assert loaded.model is not None and loaded.fingerprint
