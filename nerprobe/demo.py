@@ -61,7 +61,8 @@ class DemoResult:
 
 
 def _memorization(cfg: DemoConfig, fmt: str, adapter: Path, log) -> Path:
-    from nerprobe.probes.run import MemorizationConfig, run_memorization
+    from nerprobe.memorization.config import MemorizationConfig
+    from nerprobe.memorization.run import run_memorization
 
     out = cfg.out / "runs" / f"memorization-{fmt}"
     mcfg = MemorizationConfig(model="tiny", adapter=str(adapter), baseline="base", format_name=fmt, limit=cfg.size,

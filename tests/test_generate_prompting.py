@@ -121,7 +121,8 @@ def test_memorization_uses_the_corpus_names_of_a_symbolized_adapter(tmp_path):
 
 
 def test_memorization_prompts_the_adapter_as_it_was_trained(setup, tmp_path):
-    from nerprobe.probes.run import MemorizationConfig, run_memorization
+    from nerprobe.memorization.config import MemorizationConfig
+    from nerprobe.memorization.run import run_memorization
 
     root, model, adapter, _ = setup
     cfg = dict(model=str(model), adapter=str(adapter), baseline="none", limit=2, probes=("coverage",),
@@ -140,7 +141,8 @@ def test_memorization_prompts_the_adapter_as_it_was_trained(setup, tmp_path):
 
 
 def test_memorization_says_when_the_adapter_was_trained_on_other_sentences(setup, tmp_path):
-    from nerprobe.probes.run import MemorizationConfig, run_memorization
+    from nerprobe.memorization.config import MemorizationConfig
+    from nerprobe.memorization.run import run_memorization
 
     root, model, adapter, corpus = setup
     cfg = dict(model=str(model), adapter=str(adapter), baseline="none", limit=2, probes=("coverage",),

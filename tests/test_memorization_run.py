@@ -8,11 +8,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from nerprobe.analysis.memorization import position
+from nerprobe.analysis.estimates import MIN_SUPPORT, Estimate
 from nerprobe.analysis.regression import entity_logit
 from nerprobe.cli.memorization import register
+from nerprobe.memorization.config import MemorizationConfig
+from nerprobe.memorization.run import run_memorization
 from nerprobe.probes.base import ProbeSet
-from nerprobe.probes.run import MemorizationConfig, expand_probes, run_memorization
+from nerprobe.probes.registry import PROBES, set_names
 
 
 def cli():
@@ -37,49 +39,63 @@ def test_run_directory_is_complete_and_reloadable(demo_run):
     out, result = demo_run
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data"]["demo"] and manifest["seed"] == 0 and manifest["format"] == "xml"
-    assert set(manifest["predictors"]) == {"lookup", "context-only"}
+    assert manifest["subjects"] == ["lookup"] and manifest["predictors"]["lookup"]["role"] == "subject"
+    assert {"lookup", "context-only", "do-nothing"} <= set(manifest["predictors"])
     assert manifest["data"]["hashes"]["train"].startswith("sha256:")
-    for name in expand_probes(("coverage", "unseen-entities", "swapped-labels", "pair-lookup")):
+    assert manifest["probes"] == list(PROBES)
+    for name in set_names(manifest["probes"]):
         ps = ProbeSet.load(out / "probes" / f"{name}.jsonl")
-        assert len(ps) == manifest["probes"][name]["items"] > 0
+        assert len(ps) == manifest["probe_sets"][name]["items"] > 0
         lines = (out / "generations" / "lookup" / f"{name}.jsonl").read_text().splitlines()
         assert [json.loads(line)["id"] for line in lines] == [it.id for it in ps]
-    assert json.loads((out / "scores.json").read_text()).keys() == {"lookup", "context-only"}
+    assert json.loads((out / "scores.json").read_text()).keys() == set(manifest["predictors"])
     stats = json.loads((out / "stats.json").read_text())
     family = stats["family"]
-    # declared: the subject (the lookup baseline, running alone) vs the context-only control on each probe set, and
-    # its own F1 drop; nothing else is tested, and Holm runs over exactly those
     assert [h["name"] for h in family["hypotheses"]] == manifest["family"]
-    assert {(h["a"], h["b"]) for h in family["hypotheses"]} == {("context-only", "lookup"), ("lookup", "lookup")}
-    assert len(family["hypotheses"]) == len(manifest["probes"]) + 1 == family["m"] + len(family["untested"])
-    tested = [c for c in stats["comparisons"] if c["in_family"]]
-    assert stats["holm"]["n"] == family["m"] == len(tested) and {c["name"] for c in tested} <= set(manifest["family"])
-    assert all(c["p_holm"] >= c["p_value"] for c in tested)
-    assert family["n_resamples"] == manifest["n_resamples"] >= family["min_resamples"] == 20 * len(
-        family["hypotheses"]) / 0.05
-    others = [c for c in stats["comparisons"] if not c["in_family"]]
-    assert [c["name"] for c in others] == ["context-only: original vs unseen-entities"]
-    assert others[0]["p_value"] is None and "p_holm" not in others[0] and others[0]["ci_difference"]
+    # declared from the roles: the subject against the form-only floor on each memory indicator (no base here)
+    memory = [s["name"] for s in stats["indicator_specs"] if s["memory"]]
+    if "form-only" in manifest["predictors"]:
+        assert {(h["a"], h["b"], h["indicator"]) for h in family["hypotheses"]} == {
+            ("form-only", "lookup", k) for k in memory}
+    tested = [c for c in stats["comparisons"] if c["p"] is not None]
+    assert stats["holm"]["n"] == family["m"] == len(tested)
+    assert len(family["hypotheses"]) == family["m"] + len(family["untested"])
+    assert all(c["p_holm"] >= c["p"] for c in tested)
+    assert family["n_resamples"] == manifest["n_resamples"] >= family["min_resamples"]
 
 
-def test_controls_land_at_their_ends(demo_run):
+def test_indicators_are_typed_estimates(demo_run):
     _, result = demo_run
-    summary, scores = result["stats"]["summary"], result["scores"]
-    assert summary["lookup"]["mean_position"] == pytest.approx(1.0)
-    assert summary["context-only"]["mean_position"] == pytest.approx(0.0)
-    assert scores["lookup"]["unseen-entities"]["recall"] <= 0.02
-    assert scores["lookup"]["pair-lookup"]["train_alone"]["estimate"] >= 0.99
-    assert scores["context-only"]["unseen-entities"]["f1"] == scores["context-only"]["coverage"]["f1"] == 1.0
-    # the context reader also follows renamed labels; the memorizer cannot
-    assert scores["context-only"]["swapped-labels-permuted"]["f1"] == 1.0
-    assert scores["lookup"]["swapped-labels-symbols"]["f1"] == 0.0
-    drop = next(c for c in result["stats"]["comparisons"] if c["name"] == "lookup: original vs unseen-entities")
-    assert drop["difference"] < -0.5 and drop["reject"]
+    for by in result["stats"]["indicators"].values():
+        for d in by.values():
+            e = Estimate.from_dict(d)
+            assert e.to_dict() == d
+            assert (e.value is None) == (e.reason is not None)
+            if e.value is not None:
+                assert e.low <= e.value <= e.high and e.n >= MIN_SUPPORT and "nerprobe:" in e.signature
+
+
+def test_controls_land_at_their_ends_on_the_demo(demo_run):
+    _, result = demo_run
+    ind, scores = result["stats"]["indicators"], result["scores"]
+    memory = [s["name"] for s in result["stats"]["indicator_specs"] if s["memory"]]
+    assert set(memory) == {"replacement_memory_effect", "memory_share", "lookup_gain_alone", "lookup_gain_in_context"}
+    for k in memory:  # the memorizer at the memory end, CI and all
+        assert ind["lookup"][k]["low"] >= 0.95, k
+    for k in ("replacement_memory_effect", "memory_share", "lookup_gain_in_context"):  # the context reader at 0
+        assert ind["context-only"][k]["high"] <= 0.0 + 1e-9 and ind["context-only"][k]["low"] >= -1e-9, k
+    # with no context it labels nothing, so the lookup gain alone has no support: n/a, not 0
+    assert ind["context-only"]["lookup_gain_alone"]["value"] is None
+    assert "too little support" in ind["context-only"]["lookup_gain_alone"]["reason"]
+    for k, e in ind["do-nothing"].items():  # the do-nothing predictor: n/a everywhere, with the reason
+        assert e["value"] is None and e["reason"], k
+    assert scores["do-nothing"]["coverage"]["f1"]["value"] == 0.0  # a descriptive F1 of 0 is still 0
+    assert scores["context-only"]["unseen-entities"]["f1"]["value"] == scores["context-only"]["coverage"]["f1"]["value"] == 1.0
+    # renamed labels are instruction-following: the context control is not handed the mapping, so it cannot follow
+    assert scores["context-only"]["swapped-labels-permuted"]["f1"]["value"] < 0.5
     strata = scores["lookup"]["coverage"]["strata"]
-    assert strata["seen_same"]["recall"]["estimate"] == 1.0 and strata["unseen"]["recall"]["estimate"] == 0.0
-    # the memorizer is perfectly separated by seen/unseen: reported, not crashed, and no odds ratio printed
+    assert strata["seen_same"]["recall"]["value"] == 1.0 and strata["unseen"]["recall"]["value"] == 0.0
     assert result["stats"]["regression"]["lookup"]["status"] == "separation"
-    assert not result["stats"]["regression"]["lookup"]["odds_ratios"]
     assert result["stats"]["regression"]["context-only"]["status"] == "no_variation"
 
 
@@ -101,11 +117,6 @@ def test_regression_odds_ratios_recover_the_effect():
     assert seen.low < np.exp(1.5) < seen.high and seen.low > 1.5
 
 
-def test_position_between_ends():
-    assert position(0.5, memorizer=1.0, context=0.0) == 0.5
-    assert position(0.2, memorizer=0.2, context=0.2) is None
-
-
 def test_cli_lookup_on_a_real_conll_slice(data_dir, tmp_path):
     from nerprobe.data.conll import read_conll, write_conll
 
@@ -120,13 +131,13 @@ def test_cli_lookup_on_a_real_conll_slice(data_dir, tmp_path):
                                    "--test", str(tmp_path / "test.txt"), "--probes", "coverage,unseen-entities",
                                    "--probes", "pair-lookup", "--out", str(out), "--no-progress"])
     assert r.exit_code == 0, r.output
-    assert "1 declared paired tests" in r.output  # the lookup baseline alone: its F1 drop
-    assert "never occurs in training" in r.output and "without entities" in r.output
+    assert "0 declared paired tests" in r.output  # no --dev: no form-only floor to test the memorizer against
+    assert "never occurs in training" in r.output and "without entities" in r.output and "--dev" in r.output
     scores = json.loads((out / "scores.json").read_text())
     assert scores["lookup"]["unseen-entities"]["recall"] < 0.05
-    assert scores["lookup"]["coverage"]["strata"]["seen_same"]["recall"]["estimate"] > 0.8
-    assert set(json.loads((out / "manifest.json").read_text())["probes"]) == {"coverage", "unseen-entities",
-                                                                              "pair-lookup"}
+    assert scores["lookup"]["coverage"]["strata"]["seen_same"]["recall"]["value"] > 0.8
+    assert json.loads((out / "manifest.json").read_text())["probes"] == ["coverage", "unseen-entities",
+                                                                         "pair-lookup"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -135,8 +146,10 @@ def test_cli_lookup_on_a_real_conll_slice(data_dir, tmp_path):
     (["--probes", "magic"], "--probes: unknown probe"),
     (["--limit", "0"], "--limit: must be at least 1"),
     (["--normalize", "stem"], "--normalize: unknown normalization"),
-    (["--n-resamples", "1000"], "--n-resamples: 1000 is too few for a family of 8 test(s) at alpha 0.05: the minimum is "
-                                "3200"),
+    (["--n-resamples", "100"], "--n-resamples: 100 is too few for a family of 4 test(s) at alpha 0.05: the minimum is "
+                               "1600"),
+    (["--adapter", "a=x", "--adapter", "a=y"], "--adapter: adapter names must be distinct"),
+    (["--adapter", "lookup=x", "--adapter", "b=y"], "--adapter: 'lookup' names a control"),
 ])
 def test_cli_bad_options_one_line(tmp_path, args, message):
     r = CliRunner().invoke(cli(), ["memorization", "--model", "lookup", "--out", str(tmp_path / "r"), *args])
@@ -162,7 +175,7 @@ def test_random_hf_model_runs_through_the_cache(tmp_path):
                max_new_tokens=12,
                probes=("coverage", "unseen-entities"), cache_dir=tmp_path / "cache", progress=False)
     first = run_memorization(MemorizationConfig(**cfg), log=lambda m: None)
-    assert set(first["scores"]) == {"model", "lookup", "context-only"}
+    assert {"model", "lookup", "context-only", "do-nothing"} <= set(first["scores"])
     gens = (tmp_path / "run" / "generations" / "model" / "coverage.jsonl").read_text().splitlines()
     assert len(gens) == 3
     # resumable: a second run reads every output from the cache and generates nothing
@@ -177,6 +190,7 @@ def test_random_hf_model_runs_through_the_cache(tmp_path):
         hf_generate.HFPredictor._generate = orig
     assert calls == []
     assert again["scores"]["model"]["coverage"]["f1"] == first["scores"]["model"]["coverage"]["f1"]
+    assert again["stats"]["indicators"]["model"] == first["stats"]["indicators"]["model"]
 
 
 def test_tiny_tuned_model_end_to_end(tmp_path):
@@ -186,16 +200,16 @@ def test_tiny_tuned_model_end_to_end(tmp_path):
                                    "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
     assert r.exit_code == 0, r.output
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["predictors"]) == {"model", "baseline", "lookup", "context-only"}
-    assert manifest["predictors"]["model"]["spec"]["adapter"]
+    assert {"model", "baseline", "lookup", "context-only", "do-nothing"} <= set(manifest["predictors"])
+    assert manifest["predictors"]["model"]["spec"]["adapter"] and manifest["subjects"] == ["model"]
     scores = json.loads((out / "scores.json").read_text())
     stats = json.loads((out / "stats.json").read_text())
-    assert {"coverage", "unseen-entities", "type-swaps", "pair-lookup"} <= set(scores["model"])
-    kinds = {c["kind"] for c in stats["comparisons"]}
-    assert kinds == {"original_vs_unseen", "tuned_vs_base", "vs_control"}
-    assert not any(c["kind"] != "original_vs_unseen" and c["a"] != "model" and c["b"] != "model"
-                   for c in stats["comparisons"])  # no baseline vs lookup: not a hypothesis anyone asked
-    # the tuned model learned the xml format: its outputs on the original sentences parse
+    assert {"coverage", "unseen-entities", "seen-replacements", "type-swaps", "pair-lookup"} <= set(scores["model"])
+    kinds = {h["kind"] for h in stats["family"]["hypotheses"]}
+    assert {"tuned_vs_base"} <= kinds <= {"tuned_vs_base", "beyond_form"}
+    assert all(h["b"] == "model" for h in stats["family"]["hypotheses"])  # no control vs control: nobody asked
+    # three test sentences give too little support: the indicators are n/a, and their tests untested with the reason
+    assert stats["family"]["m"] == 0 and all("support" in why or "no " in why
+                                             for why in stats["family"]["untested"].values())
     status = scores["model"]["coverage"]["parse_status"]
     assert status.get("failed", 0) < 3
-    assert "model" in stats["summary"] and "position" in stats["summary"]["model"]

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from nerprobe.cli import app
 from nerprobe.errors import InputError
-from nerprobe.probes.run import MemorizationConfig, run_memorization
+from nerprobe.memorization.config import MemorizationConfig
+from nerprobe.memorization.run import run_memorization
 from nerprobe.provenance import check_run, file_sha256, sentences_sha256
 from nerprobe.reports.runs import load_run
 

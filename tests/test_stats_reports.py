@@ -16,7 +16,8 @@ from test_retention_stats import _log
 
 @pytest.fixture(scope="module")
 def memorization_run(tmp_path_factory):
-    from nerprobe.probes.run import MemorizationConfig, run_memorization
+    from nerprobe.memorization.config import MemorizationConfig
+    from nerprobe.memorization.run import run_memorization
 
     out = tmp_path_factory.mktemp("mem")
     res = run_memorization(MemorizationConfig(model="lookup", out=out, progress=False,

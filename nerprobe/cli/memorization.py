@@ -9,63 +9,91 @@ import typer
 from rich.table import Table
 
 from nerprobe.cli.common import console, err_console, one_line_errors, warn
+from nerprobe.probes.registry import PROBES
 
 
 def _pct(x: float) -> str:
     return f"{round(100 * x, 1) + 0.0:.1f}"  # + 0.0 turns -0.0 into 0.0
 
 
-def _ci(d: dict | None) -> str:
-    if not d or d.get("estimate") is None:
+def estimate_cell(d: dict | None) -> str:
+    """An Estimate dict as ``value [low, high]`` in %, ``n/a`` without a value, ``-`` when absent."""
+    if not d:
         return "-"
+    if d.get("value") is None:
+        return "n/a"
     if d.get("low") is None:
-        return _pct(d["estimate"])
-    return f"{_pct(d['estimate'])} [{_pct(d['low'])}, {_pct(d['high'])}]"
+        return _pct(d["value"])
+    return f"{_pct(d['value'])} [{_pct(d['low'])}, {_pct(d['high'])}]"
+
+
+def indicator_rows(stats: dict) -> list[dict]:
+    """The indicators the table shows: every memory indicator of the run, then the descriptive ones."""
+    specs = stats.get("indicator_specs", [])
+    return [s for s in specs if s["memory"]] + [s for s in specs if not s["memory"]]
 
 
 def summary_table(result: dict) -> Table:
-    """One row per predictor: F1 on the original and unseen-entities sets, the F1 drop, type-swap rates, pair
-    lookup, and the position between the memorizer (1) and the context-only (0) ends."""
-    scores, summary = result["scores"], result["stats"]["summary"]
-    table = Table(title="memorization probes (%, 95% bootstrap CI)")
-    for col in ("predictor", "F1 original", "F1 unseen-ent.", "F1 drop", "context-following", "memory-following",
-                "pair lookup alone", "in context", "position"):
-        table.add_column(col, justify="left" if col == "predictor" else "right")
-    for p, s in summary.items():
-        sc = scores.get(p, {})
-        pos = s.get("mean_position")
-        table.add_row(
-            p,
-            _ci(sc.get("coverage", {}).get("f1_ci")),
-            _ci(sc.get("unseen-entities", {}).get("f1_ci")),
-            _ci(s.get("f1_drop")),
-            _ci(s.get("context_following")),
-            _ci(s.get("memory_following")),
-            _ci(s.get("pair_lookup_accuracy")),
-            _ci(s.get("in_context_accuracy")),
-            "-" if pos is None else f"{pos:.2f}",
-        )
+    """One column per predictor (subjects, base, controls), one row per indicator with its CI, F1 on the test
+    sentences first; ``n/a`` where the predictor gives too little support (the reasons are in stats.json)."""
+    scores, stats = result["scores"], result["stats"]
+    roles = stats.get("roles", {})
+    predictors = list(stats["indicators"])
+    table = Table(title="memorization indicators (%, 95% bootstrap CI; n/a: too little support)")
+    table.add_column("indicator (* memory)")
+    for p in predictors:
+        table.add_column(p if roles.get(p) != "subject" else f"{p} (subject)", justify="right")
+
+    def cell(d):
+        return estimate_cell(d).replace(" [", "\n[")
+
+    table.add_row("F1 test", *(cell(scores.get(p, {}).get("coverage", {}).get("f1")) for p in predictors))
+    for s in indicator_rows(stats):
+        title = s["name"].replace("_", " ") + (" *" if s["memory"] else "")
+        table.add_row(title, *(cell(stats["indicators"][p].get(s["name"])) for p in predictors))
     return table
+
+
+def _adapters(values: list[str]) -> tuple[Optional[str], tuple[tuple[str, str], ...]]:
+    """``--adapter``: one DIR (the subject ``model``), or NAME=DIR repeated (one subject each)."""
+    from nerprobe.errors import OptionError
+
+    if not values:
+        return None, ()
+    named = [v.split("=", 1) for v in values if "=" in v]
+    if len(named) != len(values):
+        if len(values) == 1:
+            return values[0], ()
+        raise OptionError("--adapter", "give one adapter directory, or NAME=DIR for each of several adapters")
+    names = [n for n, _ in named]
+    if len(set(names)) != len(names) or not all(n.strip() for n in names):
+        raise OptionError("--adapter", f"adapter names must be distinct and non-empty: {', '.join(names)}")
+    reserved = {"baseline", "lookup", "context-only", "form-only", "do-nothing"} & set(names)
+    if reserved:
+        raise OptionError("--adapter", f"{sorted(reserved)[0]!r} names a control; choose another adapter name")
+    return None, tuple((n.strip(), d) for n, d in named)
 
 
 @one_line_errors
 def memorization(
     model: str = typer.Option(..., "--model", help="alias (see `probe models`), hub id, local model directory, "
-                                                 "or 'lookup' (the lookup baseline alone)"),
-    adapter: Optional[str] = typer.Option(None, "--adapter", help="PEFT LoRA adapter directory"),
+                                                 "or 'lookup' (the lookup memorizer as the subject)"),
+    adapter: List[str] = typer.Option([], "--adapter", help="PEFT LoRA adapter directory; or NAME=DIR, repeated, "
+                                      "for several adapters of one base (e.g. names=DIR symbols=DIR)"),
     baseline: str = typer.Option("base", "--baseline", help="base (the model without its adapter), another model, "
-                                                           "or none; the lookup baseline always runs"),
+                                                           "or none; the controls always run"),
     train: Optional[Path] = typer.Option(None, "--train", help="training corpus (default: the demo corpus)"),
     test: Optional[Path] = typer.Option(None, "--test", help="test corpus (default: the demo corpus)"),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="held-out corpus (e.g. the dev set) the form-only and "
+                                       "context-only controls learn from; surfaces seen in train or test are left out"),
     pool: Optional[Path] = typer.Option(None, "--pool", help="corpus of held-out replacement mentions "
                                                              "(default: the test set's own unseen mentions)"),
     format: Optional[str] = typer.Option(None, "--format", help="bracketed, xml, json, occurrence_index, "
                                          "offset_json (default: the adapter's, else xml)"),
     labels: Optional[str] = typer.Option(None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or "
                                          "comma-separated labels (default: the adapter's, else the training corpus's)"),
-    probes: List[str] = typer.Option(["coverage", "unseen-entities", "swapped-labels", "pair-lookup"], "--probes",
-                                     help="coverage, unseen-entities, swapped-labels, type-swaps, pair-lookup "
-                                          "(repeatable or comma-separated)"),
+    probes: List[str] = typer.Option(list(PROBES), "--probes",
+                                     help=", ".join(PROBES) + " (repeatable or comma-separated)"),
     limit: Optional[int] = typer.Option(None, "--limit", help="a seeded random subset of N test sentences (and N pairs)"),
     seed: int = typer.Option(0, "--seed", help="seed of the probe sets and the bootstrap"),
     n_resamples: Optional[int] = typer.Option(None, "--n-resamples", min=1, help="bootstrap resamples (default: "
@@ -74,6 +102,8 @@ def memorization(
     normalize: str = typer.Option("casefold", "--normalize", help="mention normalization: casefold, exact, "
                                                                    "whitespace, alnum"),
     replacement_source: str = typer.Option("auto", "--replacement-source", help="auto, pool or faker"),
+    min_context: int = typer.Option(3, "--min-context", min=0, help="type swaps keep sentences with at least this "
+                                    "many alphabetic words outside entities"),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1,
                                                  help="fixed budget (default: input tokens × format factor + 32)"),
@@ -84,25 +114,27 @@ def memorization(
     out: Path = typer.Option(Path("runs/memorization"), "--out", help="run directory to write"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
-    """Run the memorization probes with the model, its baseline and the lookup baseline; write the run directory."""
+    """Run the memorization probes with the model, its base and the controls; write the run directory."""
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
-    from nerprobe.probes.run import RUN_PARTS, MemorizationConfig, run_memorization
+    from nerprobe.memorization.config import MemorizationConfig
+    from nerprobe.memorization.run import RUN_PARTS, run_memorization
     from nerprobe.provenance import command_line
     from nerprobe.safe_io import check_run_dir, check_writable_dir
 
     if limit is not None and limit < 1:
         raise OptionError("--limit", "must be at least 1")
-    check_run_dir(out, [train, test, pool], parts=RUN_PARTS)  # before any model loads or probe set is built
+    one, named = _adapters(adapter)
+    check_run_dir(out, [train, test, pool, dev], parts=RUN_PARTS)  # before any model loads or probe set is built
     if cache_dir is not None:
         check_writable_dir(cache_dir, what="generation cache")
     names = tuple(p.strip() for item in probes for p in item.split(",") if p.strip())
     cfg = MemorizationConfig(
-        model=model, adapter=adapter, baseline=baseline, train=train, test=test, pool=pool, format_name=format, labels=labels,
-        probes=names, limit=limit, seed=seed, n_resamples=n_resamples, normalize=normalize,
-        replacement_source=replacement_source, batch_size=batch_size, max_new_tokens=max_new_tokens, device=device, dtype=dtype,
-        cache_dir=cache_dir, lenient=lenient, out=out, progress=progress,
-        command=command_line(),
+        model=model, adapter=one, adapters=named, baseline=baseline, train=train, test=test, dev=dev, pool=pool,
+        format_name=format, labels=labels, probes=names, limit=limit, seed=seed, n_resamples=n_resamples,
+        normalize=normalize, replacement_source=replacement_source, min_context=min_context, batch_size=batch_size,
+        max_new_tokens=max_new_tokens, device=device, dtype=dtype, cache_dir=cache_dir, lenient=lenient, out=out,
+        progress=progress, command=command_line(),
     )
     try:
         result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
@@ -112,10 +144,10 @@ def memorization(
         warn(problem)
     console.print(summary_table(result))
     family = result["stats"]["family"]
-    holm = [c for c in result["stats"]["comparisons"] if c.get("reject")]
-    console.print(f"{family['m']} declared paired tests (Holm over exactly these, {family['n_resamples']} resamples), "
-                  f"{len(holm)} significant at {family['alpha']:g}; run written to {out}", highlight=False,
-                  soft_wrap=True)
+    signif = [c for c in result["stats"]["comparisons"] if c.get("reject")]
+    console.print(f"{family['m']} declared paired tests (Holm over exactly these, {family['n_resamples']} resamples; "
+                  f"{len(family['untested'])} untested: n/a), {len(signif)} significant at {family['alpha']:g}; "
+                  f"run written to {out}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
