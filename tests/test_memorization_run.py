@@ -99,6 +99,23 @@ def test_controls_land_at_their_ends_on_the_demo(demo_run):
     assert result["stats"]["regression"]["context-only"]["status"] == "no_variation"
 
 
+def test_form_only_control_on_the_demo(demo_run):
+    """The demo's names give their type away (separate name pools per type): the form-only control, which never saw
+    a demo name, labels 95%+ of the test mentions right and gives every swapped-in name its memorized label. So on
+    the demo, memory share cannot tell memory from form — the lookup's memory share beyond form is 0 — while the
+    matched pair lookup still can."""
+    _, result = demo_run
+    ind, beyond = result["stats"]["indicators"], result["stats"]["beyond_form"]
+    form = ind["form-only"]
+    assert result["scores"]["form-only"]["coverage"]["f1"]["value"] >= 0.95
+    assert form["memory_share"]["value"] == 1.0
+    assert beyond["lookup"]["memory_share"]["low"] <= 0.0 <= beyond["lookup"]["memory_share"]["high"]
+    for k in ("lookup_gain_alone", "lookup_gain_in_context"):
+        assert form[k]["low"] <= 0.0 <= form[k]["high"], k
+        assert beyond["lookup"][k]["low"] > 0.8, k
+    assert beyond["lookup"]["replacement_memory_effect"]["low"] > 0.8
+
+
 def test_regression_odds_ratios_recover_the_effect():
     import numpy as np
 

@@ -74,12 +74,12 @@ def limited(test: list, limit: int | None, seed: int) -> list:
     return [test[i] for i in keep]
 
 
-def _demo_dev() -> list | None:
-    """The demo's held-out sentences (fresh names in the demo templates), or None when this version has none."""
-    from nerprobe.data import demo
+def _demo_dev() -> list:
+    """The demo's held-out sentences: the demo templates with fresh names (``data.demo_dev``)."""
+    from nerprobe.data.demo_dev import make_demo_dev
 
-    make = getattr(demo, "make_demo_dev", None)
-    return list(make(seed=0)) if make else None
+    corpus = make_demo_dev(seed=0)
+    return list(getattr(corpus, "sentences", corpus))
 
 
 def load_corpora(cfg: MemorizationConfig, problems: list[str]) -> Corpora:
