@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from nerprobe.data.model import Entity, Sentence
-from nerprobe.probes.base import ProbeSet
+from nerprobe.errors import InputError
+from nerprobe.probes.base import Change, ProbeItem, ProbeSet
 from nerprobe.probes.coverage import SEEN_OTHER, SEEN_SAME, UNSEEN, MentionIndex, build_coverage, score_strata
-from nerprobe.probes.pair_lookup import ALONE, HELDOUT, IN_CONTEXT, TRAIN, build_pair_lookup, lookup_correct
+from nerprobe.probes.pair_lookup import (ALONE, HELDOUT, IN_CONTEXT, SENTENCE_RECALL, TRAIN, build_pair_lookup,
+                                        lookup_correct, span_labels)
 from nerprobe.probes.rewrite import replace_spans
-from nerprobe.probes.swapped_labels import build_relabeled, build_type_swaps, swap_outcome
-from nerprobe.probes.unseen_entities import build_unseen_entities
+from nerprobe.probes.swapped_labels import build_relabeled, build_type_swaps, context_words, swap_outcome
+from nerprobe.probes.shape import casing_shape
+from nerprobe.probes.unseen_entities import build_replacement_sets, build_unseen_entities, replacement_violations
 
 
 def S(id, words, spans):
@@ -71,7 +74,10 @@ def test_coverage_scores_per_stratum():
 def check_unseen_set(train, test, ps):
     idx = MentionIndex(train)
     by_id = {s.id: s for s in test}
-    assert [it.original_id for it in ps] == [s.id for s in test]
+    kept = [it.original_id for it in ps]
+    assert kept == [s.id for s in test if s.id in set(kept)]  # test order, each at most once
+    assert len(ps) + sum(ps.params["dropped"].values()) == len(test)
+    assert replacement_violations(train, ps) == []
     for it in ps:
         orig, new = by_id[it.original_id], it.sentence
         assert len(new.entities) == len(orig.entities)
@@ -81,8 +87,8 @@ def check_unseen_set(train, test, ps):
             assert orig.surface(ch.original) == ch.original_text
             assert new.surface(ch.new) == ch.new_text
             assert ch.new in new.entities and ch.original in orig.entities
-            if ch.how in ("pool", "faker"):
-                assert ch.new_text not in idx, ch  # never seen in training
+            if ch.how in ("pool", "faker", "seen"):
+                assert (ch.new_text in idx) == (ch.how == "seen"), ch  # unseen names are never seen in training
                 assert ch.new.label == ch.original.label
         # nesting is kept: an entity containing another in the original still contains its counterpart
         pairs = {ch.original: ch.new for ch in it.changes}
@@ -93,30 +99,79 @@ def check_unseen_set(train, test, ps):
     return idx
 
 
+RICH_TRAIN = TRAIN_SENTS + [
+    S("tr-5", "Dave met Carl and Erin in Lyon and Oslo .", [(0, 1, "PER"), (2, 3, "PER"), (4, 5, "PER"),
+                                                          (6, 7, "LOC"), (8, 9, "LOC")]),
+    S("tr-6", "Globex Inc hired Mary Poppins in Rome .", [(0, 2, "ORG"), (3, 5, "PER"), (6, 7, "LOC")]),
+    S("tr-7", "Initech and Hooli sued Ted Lasso .", [(0, 1, "ORG"), (2, 3, "ORG"), (4, 6, "PER")]),
+]
+
+
 def test_unseen_entities_flat():
-    ps = build_unseen_entities(TRAIN_SENTS, TEST_SENTS, seed=3, source="faker")
-    check_unseen_set(TRAIN_SENTS, TEST_SENTS, ps)
+    ps = build_unseen_entities(RICH_TRAIN, TEST_SENTS, seed=3, source="faker")
+    check_unseen_set(RICH_TRAIN, TEST_SENTS, ps)
     te0 = ps.items[0]
-    assert te0.sentence.text.endswith(" .") and "flew to" in te0.sentence.text
+    assert te0.original_id == "te-0" and te0.sentence.text.endswith(" .") and "flew to" in te0.sentence.text
     assert {ch.how for ch in te0.changes} == {"faker"}
     assert len(te0.changes) == 2
-    assert ps.items[2].sentence == TEST_SENTS[2]  # no entities: kept unchanged
+    assert next(it for it in ps if it.original_id == "te-2").sentence == TEST_SENTS[2]  # no entities: unchanged
     # determinism per seed
-    again = build_unseen_entities(TRAIN_SENTS, TEST_SENTS, seed=3, source="faker")
+    again = build_unseen_entities(RICH_TRAIN, TEST_SENTS, seed=3, source="faker")
     assert [it.sentence for it in again] == [it.sentence for it in ps]
-    other = build_unseen_entities(TRAIN_SENTS, TEST_SENTS, seed=4, source="faker")
+    other = build_unseen_entities(RICH_TRAIN, TEST_SENTS, seed=4, source="faker")
     assert [it.sentence.text for it in other] != [it.sentence.text for it in ps]
 
 
+def test_seen_replacements_are_aligned_with_unseen():
+    unseen, seen = build_replacement_sets(RICH_TRAIN, TEST_SENTS, seed=1, source="faker")
+    assert seen.name == "seen-replacements" and unseen.name == "unseen-entities"
+    assert [it.original_id for it in seen] == [it.original_id for it in unseen]
+    assert len(seen) >= 3 and replacement_violations(RICH_TRAIN, seen) == []
+    idx = MentionIndex(RICH_TRAIN)
+    for u, v in zip(unseen, seen):
+        assert v.id == f"{v.original_id}#seen" and u.id == f"{u.original_id}#unseen"
+        assert [ch.original for ch in u.changes] == [ch.original for ch in v.changes]  # the same spans
+        for ch in v.changes:
+            assert ch.how == "seen" and idx.majority_label(ch.new_text) == ch.original.label
+            assert ch.new_text != ch.original_text and ch.source.startswith("tr-")
+            assert casing_shape(ch.new_text) == casing_shape(ch.original_text)
+            assert len(ch.new_text.split()) == len(ch.original_text.split())
+    assert unseen.params["dropped"] == seen.params["dropped"]
+
+
+def test_replacement_checker_finds_each_violation():
+    unseen, _ = build_replacement_sets(RICH_TRAIN, TEST_SENTS, seed=1, source="faker")
+    item = next(it for it in unseen if it.changes)
+    ch = item.changes[0]
+
+    def violations(new_text, how=None):
+        bad_new = Entity(ch.new.start, ch.new.start + len(new_text), ch.new.label)
+        text = item.sentence.text[: ch.new.start] + new_text + item.sentence.text[ch.new.end :]
+        sent = Sentence(item.sentence.id, text, (), (bad_new,))
+        bad = ProbeItem(item.id, item.original_id, sent,
+                        (Change(ch.original, ch.original_text, bad_new, new_text, how or ch.how, ch.source),),
+                        dict(item.meta))
+        return replacement_violations(RICH_TRAIN, ProbeSet("x", 0, [bad]))
+
+    n_tok = len(ch.original_text.split())
+    seen_word = {"PER": "Carl", "LOC": "Oslo", "ORG": "Hooli"}[ch.original.label]
+    assert any("contains training mention" in v for v in violations(" ".join(["Zzq"] * (n_tok - 1) + [seen_word])))
+    assert any("shape" in v for v in violations(" ".join(["ZZQX"] * n_tok)))
+    assert any("in training text" in v for v in violations(" ".join(["Opened", "Office"][:n_tok] + ["In"] * (n_tok - 2))))
+    assert any("majority label" in v for v in violations(" ".join(["Zzqx"] * n_tok), how="seen"))
+    half = ProbeItem(item.id, item.original_id, item.sentence, (), dict(item.meta))
+    assert any("was not replaced" in v for v in replacement_violations(RICH_TRAIN, ProbeSet("x", 0, [half])))
+
+
 def test_unseen_entities_nested_keeps_enclosing_consistent():
-    pool = [S("p-0", "Quito and Oslo and Lima", [(0, 1, "LOC"), (2, 3, "LOC"), (4, 5, "LOC")]),
+    pool = [S("p-0", "Quito and Nice and Lima", [(0, 1, "LOC"), (2, 3, "LOC"), (4, 5, "LOC")]),
             S("p-1", "Eve Stone", [(0, 2, "PER")])]
-    ps = build_unseen_entities(TRAIN_SENTS, NESTED_TEST, seed=0, pool=pool, source="pool")
-    check_unseen_set(TRAIN_SENTS, NESTED_TEST, ps)
+    ps = build_unseen_entities(RICH_TRAIN, NESTED_TEST, seed=0, pool=pool, source="pool")
+    check_unseen_set(RICH_TRAIN, NESTED_TEST, ps)
     n0 = ps.items[0]
     org = next(e for e in n0.sentence.entities if e.label == "ORG")
     assert n0.sentence.surface(org).startswith("Bank of ")
-    assert n0.sentence.surface(org)[len("Bank of "):] in {"Quito", "Oslo", "Lima"}
+    assert n0.sentence.surface(org)[len("Bank of "):] in {"Quito", "Nice", "Lima"}
     hows = sorted(ch.how for ch in n0.changes)
     assert hows == ["enclosing", "pool", "pool", "pool"]
     # the two LOC replacements within a sentence differ
@@ -124,10 +179,13 @@ def test_unseen_entities_nested_keeps_enclosing_consistent():
     assert len(set(locs)) == 2
 
 
-def test_unseen_entities_empty_pool_is_reported_and_kept():
-    ps = build_unseen_entities(TRAIN_SENTS, TEST_SENTS, seed=0, pool=[], source="pool")
-    assert any("empty replacement pool" in p and "'PER'" in p for p in ps.problems)
-    assert [it.sentence.text for it in ps] == [s.text for s in TEST_SENTS]
+def test_unseen_entities_unfillable_sentence_is_dropped_and_counted():
+    ps = build_unseen_entities(RICH_TRAIN, TEST_SENTS, seed=0, pool=[], source="pool")
+    assert ps.params["dropped"]["no_unseen_replacement"] == 3
+    assert ps.params["unfilled_keys"] and any("no unseen replacement" in p for p in ps.problems)
+    assert [it.sentence.text for it in ps] == [TEST_SENTS[2].text]  # only the sentence without entities is left
+    with pytest.raises(InputError, match="unknown source"):
+        build_unseen_entities(RICH_TRAIN, TEST_SENTS, source="nope")
 
 
 def test_replace_spans_offset_map():
@@ -143,19 +201,41 @@ def test_replace_spans_offset_map():
 
 def test_type_swaps_context_vs_memory():
     train = TRAIN_SENTS + [S("tr-5", "Globex and Acme Corp merged .", [(0, 1, "ORG"), (2, 4, "ORG")])]
-    ps = build_type_swaps(train, TEST_SENTS, seed=1, min_count=1)
+    ps = build_type_swaps(train, TEST_SENTS, seed=1, min_count=1, min_context=2)
     idx = MentionIndex(train)
-    assert len(ps) == 3  # the sentence without entities is skipped
-    assert ps.params["skipped_sentences"] == 1
+    assert len(ps) == 3  # the sentence without entities is dropped
+    assert ps.params["dropped"]["no_replaceable_entity"] == 1 and ps.params["skipped_sentences"] == 1
     for it in ps:
         a, b = it.meta["span"]
         surface = it.sentence.text[a:b]
         assert it.meta["memorized_label"] != it.meta["gold_label"]
         assert idx.labels_of(surface) and set(idx.labels_of(surface)) == {it.meta["memorized_label"]}
+        assert it.meta["shape"] == casing_shape(surface) and it.meta["n_tokens"] == len(surface.split())
         assert Entity(a, b, it.meta["gold_label"]) in it.sentence.entities
         assert swap_outcome(it, [Entity(a, b, it.meta["gold_label"])]) == "context"
         assert swap_outcome(it, [Entity(a, b, it.meta["memorized_label"])]) == "memory"
         assert swap_outcome(it, []) == "missed"
+
+
+def test_type_swaps_drop_lines_without_context():
+    train = TRAIN_SENTS + [S("tr-5", "Globex and Acme Corp merged .", [(0, 1, "ORG"), (2, 4, "ORG")])]
+    test = [
+        S("score", "Sheffield Wednesday 1 Leeds 0", [(0, 2, "ORG"), (3, 4, "ORG")]),
+        S("table", "Leicester 17 6 3 8 17 22 21 points", [(0, 1, "ORG")]),
+        S("date", "LONDON 1996-08-30", [(0, 1, "LOC")]),
+        S("days", "Madrid , Friday August 30", [(0, 1, "LOC")]),
+        S("doc", "-DOCSTART- Madrid", [(1, 2, "LOC")]),
+        S("bare", "St Gallen", [(0, 2, "LOC")]),
+        S("cricket", "Smith c Jones b Brown 45 runs", [(0, 1, "PER"), (2, 3, "PER"), (4, 5, "PER")]),
+        S("ok", "Carol Jones said the company would open an office in Madrid .", [(0, 2, "PER"), (10, 11, "LOC")]),
+    ]
+    ps = build_type_swaps(train, test, seed=0, min_count=1)
+    assert [it.original_id for it in ps] == ["ok"]
+    assert ps.params["dropped"] == {"no_replaceable_entity": 0, "header_date_score": 5, "too_little_context": 2,
+                                    "no_swap_candidate": 0}
+    assert all(len(context_words(test[-1])) >= 3 for _ in ps)
+    with pytest.raises(InputError, match="min_context"):
+        build_type_swaps(train, test, min_context=-1)
 
 
 def test_relabeled_sets():
@@ -174,37 +254,50 @@ def test_relabeled_sets():
     assert [it.sentence.text for it in perm] == [s.text for s in TEST_SENTS]
 
 
-def test_pair_lookup_items():
-    ps = build_pair_lookup(TRAIN_SENTS, TEST_SENTS, seed=0, n_train=None, n_heldout=None)
+def test_pair_lookup_matched_groups_and_arms():
+    ps = build_pair_lookup(RICH_TRAIN, TEST_SENTS, seed=0, n_train=None, n_heldout=None, min_context=2)
+    idx = MentionIndex(RICH_TRAIN)
     alone = [it for it in ps if it.meta["mode"] == ALONE]
-    ctx = {it.meta["pair"]: it for it in ps if it.meta["mode"] == IN_CONTEXT}
-    idx = MentionIndex(TRAIN_SENTS)
-    train_alone = [it for it in alone if it.meta["group"] == TRAIN]
-    assert len(train_alone) == len(idx.counts)  # one per normalized training surface
-    for it in alone:
-        assert it.sentence.text == it.meta["text"] and it.sentence.entities == (Entity(0, len(it.meta["text"]),
-                                                                                       it.meta["label"]),)
-        c = ctx[it.meta["pair"]]
-        a, b = c.meta["span"]
-        assert c.sentence.text[a:b] == it.meta["text"]
+    keys = {g: sorted((it.meta["label"], it.meta["n_tokens"], it.meta["shape"]) for it in alone
+                      if it.meta["group"] == g) for g in (TRAIN, HELDOUT)}
+    assert keys[TRAIN] == keys[HELDOUT] and len(keys[TRAIN]) == ps.params["sampled"][TRAIN] >= 2
+    assert {it.meta["text"] for it in alone if it.meta["group"] == HELDOUT} <= {"Carol Jones", "Globex", "Madrid"}
+    by_match: dict = {}
+    for it in ps:
+        by_match.setdefault(it.meta["match"], []).append(it)
+    for match, its in by_match.items():
+        modes = sorted((it.meta["group"], it.meta["mode"]) for it in its)
+        assert modes == [(HELDOUT, ALONE), (HELDOUT, IN_CONTEXT), (TRAIN, ALONE), (TRAIN, IN_CONTEXT),
+                         (TRAIN, SENTENCE_RECALL)]
+        ctx = [it for it in its if it.meta["mode"] == IN_CONTEXT]
+        assert ctx[0].original_id == ctx[1].original_id and ctx[0].original_id.startswith("te-")
+        for it in ctx:  # the same sentence around each name
+            a, b = it.meta["span"]
+            assert it.sentence.text[a:b] == it.meta["text"]
+        (a0, b0), (a1, b1) = ctx[0].meta["span"], ctx[1].meta["span"]
+        assert ctx[0].sentence.text[:a0] == ctx[1].sentence.text[:a1]
+        assert ctx[0].sentence.text[b0:] == ctx[1].sentence.text[b1:]
+    for it in ps:
+        a, b = it.meta["span"]
+        assert it.sentence.text[a:b] == it.meta["text"]
         assert lookup_correct(it, it.sentence.entities) and not lookup_correct(it, [])
+        assert span_labels(it, [Entity(a, b, "X"), Entity(a, b + 1, "Y")]) == {"X"}
         if it.meta["group"] == TRAIN:
             assert idx.majority_label(it.meta["text"]) == it.meta["label"]
         else:
             assert it.meta["text"] not in idx
-    assert {it.meta["text"] for it in alone if it.meta["group"] == HELDOUT} == {"Carol Jones", "Globex", "Madrid"}
+        if it.meta["mode"] == SENTENCE_RECALL:
+            assert it.original_id.startswith("tr-") and it.meta["group"] == TRAIN
 
 
 def test_probe_set_roundtrip(tmp_path):
-    ps = build_unseen_entities(TRAIN_SENTS, NESTED_TEST + TEST_SENTS, seed=2)
+    ps = build_unseen_entities(RICH_TRAIN, NESTED_TEST + TEST_SENTS, seed=2)
     path = ps.save(tmp_path)
     back = ProbeSet.load(path)
     assert back.name == ps.name and back.seed == 2 and back.params == ps.params
     assert [it.to_dict() for it in back] == [it.to_dict() for it in ps]
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"probe_set": "x"}\n{"id": 1\n')
-    from nerprobe.errors import InputError
-
     with pytest.raises(InputError, match="bad.jsonl:2:"):
         ProbeSet.load(bad)
 
@@ -218,19 +311,6 @@ def conll(data_dir):
     return read_conll(d / "train.txt"), read_conll(d / "test.txt")
 
 
-def test_conll_unseen_entities(conll):
-    train, test = conll
-    ps = build_unseen_entities(train, test, seed=0)
-    idx = check_unseen_set(train, list(test), ps)
-    replaced = sum(it.meta["replaced"] for it in ps)
-    assert replaced > 0.95 * sum(len({e.span for e in s.entities}) for s in test)
-    # every entity of every probe sentence is unseen in training
-    for it in ps:
-        for e in it.sentence.entities:
-            assert it.sentence.surface(e) not in idx
-    assert ps.problems == []
-
-
 def test_conll_coverage_and_pairs(conll):
     train, test = conll
     cov = build_coverage(train, test)
@@ -241,7 +321,5 @@ def test_conll_coverage_and_pairs(conll):
     assert sum(n.values()) == test.n_entities() == 5648
     assert n[SEEN_SAME] > n[UNSEEN] > n[SEEN_OTHER] > 0  # CoNLL's test mentions are mostly seen
     ps = build_pair_lookup(train, test, seed=0, n_train=300, n_heldout=200)
-    assert ps.params["sampled"] == {"train": 300, "heldout": 200}
-    assert len(ps) == 1000
-    swaps = build_type_swaps(train, test, seed=0)
-    assert len(swaps) > 2500 and all(it.meta["memorized_label"] != it.meta["gold_label"] for it in swaps)
+    assert ps.params["sampled"] == {"train": 200, "heldout": 200}  # matched: as many of each
+    assert ps.params["no_context"] == 0 and len(ps) == 200 * 5

@@ -4,22 +4,25 @@ a. ``build_relabeled``: the label set renamed in the instruction and in the expe
    with or without the label definitions (as the LLMs4NER ``conll2003-se``/``-so`` sets), or a permutation of the
    real label names (each definition moves with its type, so the task stays well defined). A model that reads the
    instruction follows the new names; one that recalls entity→label pairs writes the old ones.
-b. ``build_type_swaps``: in each test sentence one entity is replaced by a training entity of *another* type that
-   training labels consistently, so the context implies the gold type while memory says another. ``meta`` keeps the
-   span, the gold (context) label and the memorized label, to count how often a model follows each.
+b. ``build_type_swaps``: in each test sentence whose context can imply a type (enough alphabetic words outside
+   the entities; not a header, date or score line), one entity is replaced by a training entity of *another* type
+   that training labels consistently, so the context implies the gold type while memory says another. ``meta``
+   keeps the span, the gold (context) label and the memorized label, to count how often a model follows each.
 """
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from typing import Callable, Iterable
 
-from nerprobe.data.model import Entity, Sentence
+from nerprobe.data.model import Entity, Sentence, Token
 from nerprobe.errors import InputError
-from nerprobe.probes.base import Change, ProbeItem, ProbeSet
+from nerprobe.probes.base import Change, ProbeItem, ProbeSet, whitespace_tokens
 from nerprobe.probes.coverage import MentionIndex
 from nerprobe.probes.rewrite import replace_spans, replaceable_spans
+from nerprobe.probes.shape import casing_shape, n_tokens
 
 RELABEL_MODES = ("symbols-defs", "symbols", "permuted")
 """``symbols-defs``: A, B, ... with the definitions; ``symbols``: A, B, ... alone; ``permuted``: real names shuffled."""
@@ -95,58 +98,95 @@ def consistent_training_entities(index: MentionIndex, train: Iterable[Sentence],
     return {lab: sorted(forms.values()) for lab, forms in out.items()}
 
 
+DROP_REASONS = ("no_replaceable_entity", "header_date_score", "too_little_context", "no_swap_candidate")
+"""Why ``build_type_swaps`` leaves a test sentence out, checked in this order (each sentence counts once)."""
+
+_DATE_WORDS = frozenset("""
+january february march april may june july august september october november december jan feb mar apr jun jul aug
+sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri
+sat sun
+""".split())
+_DOCSTART = re.compile(r"^-[A-Z]+-$")
+
+
+def _tokens(sentence: Sentence) -> tuple[Token, ...]:
+    return sentence.tokens or tuple(whitespace_tokens(sentence.text))
+
+
+def _outside_entities(sentence: Sentence) -> list[str]:
+    """Texts of the tokens that lie outside every entity span of ``sentence``."""
+    spans = [e.span for e in sentence.entities]
+    return [t.text for t in _tokens(sentence) if not any(a < t.end and t.start < b for a, b in spans)]
+
+
+def context_words(sentence: Sentence) -> list[str]:
+    """The alphabetic context of a sentence: tokens outside every entity with at least two letters (a single
+    letter, such as cricket's ``c``/``b`` in scorecards or a list's ``a``, does not imply a type)."""
+    return [w for w in _outside_entities(sentence) if sum(c.isalpha() for c in w) >= 2]
+
+
+def header_date_score(sentence: Sentence) -> bool:
+    """True for a line whose context cannot imply a type: a ``-DOCSTART-``-like marker, a score or table line
+    (more than half of the tokens outside entities that have a letter or digit contain a digit), or a date line
+    (every alphabetic token outside entities is a month or weekday name)."""
+    if any(_DOCSTART.match(t.text) for t in _tokens(sentence)):
+        return True
+    words = [w for w in _outside_entities(sentence) if any(c.isalnum() for c in w)]
+    if words and 2 * sum(any(c.isdigit() for c in w) for w in words) > len(words):
+        return True
+    alpha = [w for w in words if any(c.isalpha() for c in w)]
+    return bool(alpha) and all(w.casefold().strip(".") in _DATE_WORDS for w in alpha)
+
+
+def context_problem(sentence: Sentence, min_context: int) -> str | None:
+    """``header_date_score`` or ``too_little_context`` (fewer than ``min_context`` context words) when the
+    sentence's context cannot imply a type, else None."""
+    if header_date_score(sentence):
+        return "header_date_score"
+    if len(context_words(sentence)) < min_context:
+        return "too_little_context"
+    return None
+
+
+def swappable_spans(sentence: Sentence) -> list[tuple[int, int]]:
+    """Spans that may take another name: innermost and replaceable (``replaceable_spans``), one label, and not
+    inside another entity (the context of an inner entity is its enclosing name, not the sentence)."""
+    spans, _ = replaceable_spans(sentence)
+    return [(a, b) for a, b in spans if sum(1 for e in sentence.entities if e.span == (a, b)) == 1
+            and not any(o.start <= a and b <= o.end and o.span != (a, b) for o in sentence.entities)]
+
+
 def build_type_swaps(
     train: Iterable[Sentence], test: Iterable[Sentence], seed: int = 0, *, min_count: int = 2,
-    normalize: str | Callable[[str], str] | None = None, index: MentionIndex | None = None,
+    min_context: int = 3, normalize: str | Callable[[str], str] | None = None, index: MentionIndex | None = None,
 ) -> ProbeSet:
-    """The ``type-swaps`` set: for each test sentence with a replaceable entity (innermost, not inside another
-    entity, one label), one entity (drawn with ``seed``)
-    replaced by a consistently-labelled training entity of another type (same token count when possible).
+    """The ``type-swaps`` set: for each test sentence whose context can imply a type, one swappable entity
+    (``swappable_spans``, drawn with ``seed``) replaced by a consistently-labelled training entity of another
+    type, of the same token count and casing shape when there is one (else the same token count, else any).
 
-    The expected output keeps the gold (context) label; ``meta`` has ``span`` (new offsets), ``gold_label`` and
-    ``memorized_label``. Sentences without a replaceable entity are skipped (counted in ``params``).
+    A sentence is kept only with at least ``min_context`` context words (``context_words``) and when it is not a
+    header, date or score line (``header_date_score``). The expected output keeps the gold (context) label;
+    ``meta`` has ``span`` (new offsets), ``gold_label``, ``memorized_label``, ``train_count``, ``shape`` and
+    ``n_tokens`` of the inserted name, ``shape_matched`` (same token count and casing shape as the original) and
+    ``context_words``. ``params["dropped"]`` counts the sentences left out by reason (``DROP_REASONS``).
     """
+    if min_context < 0:
+        raise InputError(None, None, f"min_context must be >= 0, got {min_context}", field="min_context")
     train = list(train)
     index = index or MentionIndex(train, normalize)
     rng = random.Random(seed)
     candidates = consistent_training_entities(index, train, min_count)
-    by_len = {lab: _by_len(forms) for lab, forms in candidates.items()}
-    items, skipped = [], 0
+    by_form = {lab: _by_form(forms) for lab, forms in candidates.items()}
+    items, dropped = [], Counter()
     for s in test:
-        spans, _ = replaceable_spans(s)
-        # one label per span: spans carrying two labels are ambiguous for "which label did the model follow"
-        # and only top-level ones: the context of an inner entity is its enclosing name, not the sentence
-        single = [(a, b) for a, b in spans if sum(1 for e in s.entities if e.span == (a, b)) == 1
-                  and not any(o.start <= a and b <= o.end and o.span != (a, b) for o in s.entities)]
-        if not single:
-            skipped += 1
-            continue
-        a, b = single[rng.randrange(len(single))]
-        gold = next(e for e in s.entities if e.span == (a, b))
-        others = sorted(lab for lab in candidates if lab != gold.label and candidates[lab])
-        if not others:
-            skipped += 1
-            continue
-        mem_label = others[rng.randrange(len(others))]
-        n_tok = len(s.text[a:b].split())
-        pool = by_len[mem_label].get(n_tok) or candidates[mem_label]
-        present = s.text.casefold()
-        surface = pool[rng.randrange(len(pool))]
-        for _ in range(10):
-            if surface.casefold() not in present:
-                break
-            surface = pool[rng.randrange(len(pool))]
-        new, pairs = replace_spans(s, {(a, b): surface}, f"{s.id}#swap")
-        changes = tuple(
-            Change(old, s.surface(old), nw, new.surface(nw), "type_swap" if old.span == (a, b) else "enclosing",
-                   f"train:{mem_label}" if old.span == (a, b) else None)
-            for old, nw in pairs if old.span == (a, b) or s.surface(old) != new.surface(nw)
-        )
-        target = next(nw for old, nw in pairs if old.span == (a, b))
-        meta = {"span": [target.start, target.end], "gold_label": gold.label, "memorized_label": mem_label,
-                "train_count": int(sum(index.labels_of(surface).values()))}
-        items.append(ProbeItem(new.id, s.id, new, changes, meta))
-    params = {"min_count": min_count, "skipped_sentences": skipped,
+        why, item = _swap_item(s, rng, candidates, by_form, index, min_context)
+        if why:
+            dropped[why] += 1
+        else:
+            items.append(item)
+    params = {"min_count": min_count, "min_context": min_context,
+              "dropped": {k: dropped.get(k, 0) for k in DROP_REASONS},
+              "skipped_sentences": sum(dropped.values()),
               "candidates": {lab: len(v) for lab, v in sorted(candidates.items())}}
     problems = []
     if len(candidates) < 2:
@@ -155,10 +195,50 @@ def build_type_swaps(
     return ProbeSet("type-swaps", seed, items, params, problems)
 
 
-def _by_len(forms: list[str]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
+def _swap_item(s: Sentence, rng: random.Random, candidates, by_form, index: MentionIndex, min_context: int):
+    """``(drop_reason, None)`` or ``(None, item)`` for one test sentence."""
+    single = swappable_spans(s)
+    if not single:
+        return "no_replaceable_entity", None
+    why = context_problem(s, min_context)
+    if why:
+        return why, None
+    a, b = single[rng.randrange(len(single))]
+    gold = next(e for e in s.entities if e.span == (a, b))
+    others = sorted(lab for lab in candidates if lab != gold.label and candidates[lab])
+    if not others:
+        return "no_swap_candidate", None
+    mem_label = others[rng.randrange(len(others))]
+    n_tok, shape = n_tokens(s.text[a:b]), casing_shape(s.text[a:b])
+    forms = by_form[mem_label]
+    pool = forms.get((n_tok, shape)) or forms.get(n_tok) or candidates[mem_label]
+    present = s.text.casefold()
+    surface = pool[rng.randrange(len(pool))]
+    for _ in range(10):
+        if surface.casefold() not in present:
+            break
+        surface = pool[rng.randrange(len(pool))]
+    new, pairs = replace_spans(s, {(a, b): surface}, f"{s.id}#swap")
+    changes = tuple(
+        Change(old, s.surface(old), nw, new.surface(nw), "type_swap" if old.span == (a, b) else "enclosing",
+               f"train:{mem_label}" if old.span == (a, b) else None)
+        for old, nw in pairs if old.span == (a, b) or s.surface(old) != new.surface(nw)
+    )
+    target = next(nw for old, nw in pairs if old.span == (a, b))
+    meta = {"span": [target.start, target.end], "gold_label": gold.label, "memorized_label": mem_label,
+            "train_count": int(sum(index.labels_of(surface).values())),
+            "shape": casing_shape(surface), "n_tokens": n_tokens(surface),
+            "shape_matched": (n_tokens(surface), casing_shape(surface)) == (n_tok, shape),
+            "context_words": len(context_words(s))}
+    return None, ProbeItem(new.id, s.id, new, changes, meta)
+
+
+def _by_form(forms: list[str]) -> dict:
+    """Surfaces by token count and by ``(token count, casing shape)`` (both kinds of key in one dict)."""
+    out: dict = defaultdict(list)
     for f in forms:
-        out[len(f.split())].append(f)
+        out[n_tokens(f)].append(f)
+        out[(n_tokens(f), casing_shape(f))].append(f)
     return dict(out)
 
 
