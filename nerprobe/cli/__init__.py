@@ -25,8 +25,22 @@ report.register(app)
 demo.register(app)
 
 
+def _version(value: bool) -> None:
+    """``probe --version``: print nerprobe's version and those of the libraries that decide its numbers, then exit."""
+    if value:
+        from nerprobe.provenance import versions
+
+        found = versions()
+        rest = ", ".join(f"{k} {v}" for k, v in found.items() if k != "nerprobe")
+        typer.echo(f"nerprobe {found.get('nerprobe', 'unknown')}" + (f" ({rest})" if rest else ""))
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print the version of nerprobe (and of torch, transformers, peft, lm-eval)"),
+) -> None:
     """nerprobe: does the tuned model read or recall, and what did tuning cost it?"""
     # our own rich progress bars say what runs; the libraries' per-file bars and deprecation notices only hide them
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -32,7 +32,9 @@ def generate(
                                          "occurrence_index, offset_json (default: the adapter's, else xml)"),
     labels: Optional[str] = typer.Option(None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or "
                                          "comma-separated labels (default: the adapter's, else from the corpus)"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="only the first N sentences"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="a seeded random subset of N sentences (in "
+                                        "corpus order; the same as `probe memorization --limit N --seed S` takes)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the --limit subset"),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
     num_processes: int = typer.Option(1, "--num-processes", min=1, help="data-parallel worker processes"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1,
@@ -63,6 +65,7 @@ def generate(
     from nerprobe.safe_io import atomic_writer, check_input_file, check_output_file, check_writable_dir
 
     from nerprobe.exchange.outputs import OUT_STYLES, output_line
+    from nerprobe.exchange.requests import limited
     from nerprobe.templates import resolve_template
 
     if format is not None:
@@ -90,7 +93,8 @@ def generate(
         from nerprobe.exchange.requests import read_alpaca_requests
 
         requests, golds, file_system = read_alpaca_requests(requests_file, format or "xml")
-        requests, golds = (requests[:limit], golds[:limit]) if limit else (requests, golds)
+        pairs = limited(list(zip(requests, golds)), limit, seed)
+        requests, golds = [r for r, _ in pairs], [g for _, g in pairs]
         if not requests:
             raise OptionError("--requests", f"{requests_file} has no records")
         system = system if system is not None else file_system
@@ -98,7 +102,7 @@ def generate(
         format = format or "xml"
     else:
         corpus = read_corpus(input)
-        sentences = corpus.sentences[:limit] if limit else corpus.sentences
+        sentences = limited(corpus.sentences, limit, seed)
         if not sentences:
             raise OptionError("--input", f"{input} has no sentences")
         prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels)
@@ -136,6 +140,7 @@ def generate(
                                                                                 "prompt_style": predictor.prompt_style},
         "system": system,
         "out_style": out_style,
+        "subset": {"limit": limit, "seed": seed} if limit else "all",
         "n_items": len(requests),
         "generated": predictor.generated,
         "num_processes": num_processes,

@@ -84,40 +84,59 @@ def print_forms(forms: dict[str, dict[str, dict]]) -> None:
 
 @one_line_errors
 def retention(
-    model: str = typer.Option(..., "--model", help="alias (`tiny` runs offline on the demo model), hub id or directory"),
+    model: Optional[str] = typer.Option(None, "--model", help="alias (`tiny` runs offline on the demo model), hub id "
+                                        "or directory; or lm-eval's backend name `hf` with --model_args"),
+    model_args: Optional[str] = typer.Option(None, "--model_args", "--model-args", help="lm-eval's form: "
+                                             "pretrained=MODEL[,peft=ADAPTER]"),
     adapter: List[str] = typer.Option([], "--adapter", help="LoRA adapter to compare with the base (repeatable)"),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="comma-separated lm-eval tasks; bundled offline: "
                                         "local_mmlu, local_gsm8k, demo_entity_type, demo_completion "
                                         "(default for --model tiny: the demo tasks)"),
-    num_fewshot: Optional[int] = typer.Option(None, "--num-fewshot", min=0, help="few-shot examples (default: the task's)"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="a seeded random subset of N items per task, "
-                                        "the same for every model"),
+    num_fewshot: Optional[int] = typer.Option(None, "--num-fewshot", "--num_fewshot", min=0,
+                                              help="few-shot examples (default: the task's)"),
+    limit: Optional[str] = typer.Option(None, "--limit", help="a seeded random subset of N items per task, or a "
+                                        "fraction (0.1) of each task, the same items for every model"),
     subset_seed: int = typer.Option(0, "--subset-seed", help="seed of the --limit subset"),
     fewshot_seed: int = typer.Option(1234, "--fewshot-seed", help="seed of the few-shot example draw"),
-    chat_template: bool = typer.Option(False, "--chat-template/--no-chat-template", help="wrap prompts in the "
-                                       "tokenizer's chat template"),
-    system_instruction: Optional[str] = typer.Option(None, "--system-instruction"),
-    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    chat_template: bool = typer.Option(False, "--chat-template/--no-chat-template", "--apply_chat_template",
+                                       help="wrap prompts in the tokenizer's chat template"),
+    system_instruction: Optional[str] = typer.Option(None, "--system", "--system-instruction", "--system_instruction",
+                                                     help="system prompt (lm-eval's --system_instruction)"),
+    batch_size: int = typer.Option(8, "--batch-size", "--batch_size", min=1),
     max_gen_toks: Optional[int] = typer.Option(None, "--max-gen-toks", min=1, help="generation length of "
                                                "generative tasks (default: the task's)"),
+    gen_kwargs: Optional[str] = typer.Option(None, "--gen_kwargs", "--gen-kwargs", help="lm-eval's form: "
+                                             "max_gen_toks=N (greedy settings accepted, sampling refused)"),
+    log_samples: bool = typer.Option(True, "--log_samples", "--log-samples", hidden=True,
+                                     help="accepted for lm-eval's command lines: per-item logs are always kept"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="benchmark data for local_mmlu/local_gsm8k "
                                             "(default: $NERPROBE_DATA, else ../shared/data)"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)"),
     n_resamples: Optional[int] = typer.Option(None, "--n-resamples", min=1, help="bootstrap resamples (default: "
                                               "10000, or 20 x tests / alpha when more; fewer are refused)"),
     seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
-    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="significance level of the tests "
+                                "(Holm-adjusted p < alpha)"),
     margin: float = typer.Option(2.0, "--margin", help="retention margin in points: 'retained' when the 95% CI "
                                  "of the change lies within ±margin"),
-    out: Path = typer.Option(..., "--out", help="run directory (a rerun with the same settings resumes)"),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    out: Path = typer.Option(..., "--out", "--output_path", "--output-path", help="run directory (a rerun with the "
+                             "same settings resumes)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars, lm-eval's included"),
 ) -> None:
     """Run general benchmarks for the base model and base + adapter(s); test the differences item by item."""
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
     from nerprobe.retention.harness import EvalSettings
+    from nerprobe.retention.lm_eval_args import max_gen_toks_from, model_from_args, parse_limit
     from nerprobe.retention.run import RUN_FOLDER_PARTS, plan_retention, run_retention
 
+    model, arg_adapters = model_from_args(model, model_args)
+    adapter = list(adapter) + arg_adapters
+    limit_value = parse_limit(limit)
+    gen_toks = max_gen_toks_from(gen_kwargs)
+    if gen_toks is not None and max_gen_toks is not None and gen_toks != max_gen_toks:
+        raise OptionError("--gen_kwargs", f"max_gen_toks={gen_toks} but --max-gen-toks {max_gen_toks}")
+    max_gen_toks = gen_toks if gen_toks is not None else max_gen_toks
     if not 0 < margin <= 100:
         raise OptionError("--margin", f"must be above 0 and at most 100 points, got {margin:g}")
 
@@ -129,7 +148,7 @@ def retention(
     task_list = [t.strip() for t in (tasks or "").split(",") if t.strip()]
     settings = EvalSettings(
         num_fewshot=num_fewshot,
-        limit=limit,
+        limit=limit_value,
         subset_seed=subset_seed,
         apply_chat_template=chat_template,
         system_instruction=system_instruction,

@@ -57,3 +57,17 @@ def read_alpaca_requests(path, format_name: str) -> tuple[list[Request], list[st
     if len(systems) > 1:
         raise InputError(str(path), None, "records have different system prompts; export one file per system prompt")
     return requests, golds, (systems.pop() if systems else None)
+
+
+def limited(items: list, limit: int | None, seed: int) -> list:
+    """``--limit``: a seeded random subset of ``limit`` items, in their order (all of them without a limit).
+
+    The recipe of the memorization run's ``--limit`` (``random.Random(f"nerprobe-limit-{seed}")``), so that
+    ``probe generate --limit N --seed S`` on a test corpus takes the sentences ``probe memorization`` takes. Not the
+    first N: corpora are often ordered (by document, or seen entities first), so a prefix is a biased sample."""
+    import random
+
+    if not limit or limit >= len(items):
+        return list(items)
+    keep = sorted(random.Random(f"nerprobe-limit-{seed}").sample(range(len(items)), limit))
+    return [items[i] for i in keep]

@@ -7,6 +7,7 @@ which runs before any model is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,12 +24,12 @@ class EvalSettings:
     """Everything that must be identical for the base and the tuned runs; recorded in the manifest.
 
     ``limit``: evaluate a seeded random subset of ``limit`` items per task (``subset_seed``), the same items for
-    every model (lm-eval's own ``limit`` would take the first N). ``max_gen_toks`` overrides generative tasks'
-    generation length when set. Seeds are lm-eval's four seeds.
+    every model (lm-eval's own ``limit`` would take the first N); a float in (0, 1) is that fraction of each task.
+    ``max_gen_toks`` overrides generative tasks' generation length when set. Seeds are lm-eval's four seeds.
     """
 
     num_fewshot: int | None = None
-    limit: int | None = None
+    limit: int | float | None = None
     subset_seed: int = 0
     apply_chat_template: bool = False
     system_instruction: str | None = None
@@ -77,6 +78,28 @@ def quiet_lm_eval() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+@contextlib.contextmanager
+def lm_eval_progress(enabled: bool):
+    """While inside: lm-eval's (tqdm) progress bars shown only when ``enabled``. tqdm reads ``TQDM_DISABLE`` once,
+    at import, so the bars are switched off by giving every bar created inside ``disable=True``; restored after."""
+    if enabled:
+        yield
+        return
+    import tqdm.std
+
+    original = tqdm.std.tqdm.__init__
+
+    def quiet_init(self, *args, **kwargs):
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    tqdm.std.tqdm.__init__ = quiet_init
+    try:
+        yield
+    finally:
+        tqdm.std.tqdm.__init__ = original
+
+
 def task_manager(task_dir: Path | None, include_defaults: bool):
     """An lm-eval ``TaskManager`` that knows the run's local task YAMLs (and lm-eval's own tasks if asked)."""
     from lm_eval.tasks import TaskManager
@@ -89,11 +112,15 @@ def needs_default_tasks(tasks: list[str]) -> bool:
     return any(t not in LOCAL_TASKS for t in tasks)
 
 
-def seeded_subset(n_docs: int, limit: int | None, seed: int) -> list[int] | None:
-    """Sorted doc indices of a seeded random subset of ``limit`` of ``n_docs`` items (None: take all).
+def seeded_subset(n_docs: int, limit: int | float | None, seed: int) -> list[int] | None:
+    """Sorted doc indices of a seeded random subset of ``limit`` of ``n_docs`` items (None: take all); a float
+    ``limit`` is a fraction of ``n_docs`` (``lm_eval_args.limit_count``).
 
     Sorted because lm-eval maps the k-th evaluated doc back to ``samples[k]`` while iterating in data order.
     """
+    from nerprobe.retention.lm_eval_args import limit_count
+
+    limit = limit_count(limit, n_docs)
     if limit is None or limit >= n_docs:
         return None
     rng = np.random.default_rng(seed)

@@ -267,7 +267,8 @@ def evaluate_models(plan: RetentionPlan, *, loader: Callable | None = None, prog
                 current_key = key
             bar.update(job, description=f"{key} · {task.name}")
             t0 = time.perf_counter()
-            res = harness.evaluate_task(lm, task, plan.manager, plan.settings, cache_dir / key)
+            with harness.lm_eval_progress(progress):
+                res = harness.evaluate_task(lm, task, plan.manager, plan.settings, cache_dir / key)
             timings["harness_s"] += time.perf_counter() - t0
             _save_task_result(plan, key, task, res)
             done_items += task.n_items()
