@@ -153,12 +153,13 @@ def test_replacement_checker_finds_each_violation():
                         dict(item.meta))
         return replacement_violations(RICH_TRAIN, ProbeSet("x", 0, [bad]))
 
-    n_tok = len(ch.original_text.split())
-    seen_word = {"PER": "Carl", "LOC": "Oslo", "ORG": "Hooli"}[ch.original.label]
-    assert any("contains training mention" in v for v in violations(" ".join(["Zzq"] * (n_tok - 1) + [seen_word])))
-    assert any("shape" in v for v in violations(" ".join(["ZZQX"] * n_tok)))
-    assert any("in training text" in v for v in violations(" ".join(["Opened", "Office"][:n_tok] + ["In"] * (n_tok - 2))))
-    assert any("majority label" in v for v in violations(" ".join(["Zzqx"] * n_tok), how="seen"))
+    assert (ch.original_text, ch.original.label) == ("Bob", "PER")
+    assert replacement_violations(RICH_TRAIN, ProbeSet("x", 0, [item])) == []
+    assert any("contains training mention" in v for v in violations("Carl"))
+    assert any("shape" in v for v in violations("ZZQX")) and any("shape" in v for v in violations("Zzq Zzq"))
+    assert any("in training text" in v for v in violations("Opened"))  # "Acme Corp opened an office in Paris ."
+    assert any("majority label" in v for v in violations("Zzqx", how="seen"))
+    assert any("original name itself" in v for v in violations("Bob", how="seen"))
     half = ProbeItem(item.id, item.original_id, item.sentence, (), dict(item.meta))
     assert any("was not replaced" in v for v in replacement_violations(RICH_TRAIN, ProbeSet("x", 0, [half])))
 

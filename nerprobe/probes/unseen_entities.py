@@ -183,7 +183,8 @@ def _pick(cands, avoid: set[str], normalize, rng: random.Random):
 
 def _fill(sentence: Sentence, spans, draw, normalize) -> tuple[dict, dict, tuple | None]:
     """``(replacements, how, unfilled_key)`` for one side: each span's new text and ``(how, source)``; a repeated
-    name of the same shape key (``Fibronectin`` and ``fibronectin`` differ in shape) gets the same new name; ``unfilled_key`` is the first shape key with no candidate (else None)."""
+    name of the same shape key (``Fibronectin`` and ``fibronectin`` differ in shape) gets the same new name;
+    ``unfilled_key`` is the first shape key with no candidate (else None)."""
     replacements, how, chosen = {}, {}, {}
     avoid = {normalize(sentence.text[a:b]) for a, b in spans}
     for a, b in spans:
