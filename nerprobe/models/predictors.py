@@ -6,7 +6,8 @@ keys) and ``predict(requests, progress=True) -> list[str]`` (one output per requ
 
 Implementations live in their own modules and are imported from there (each imports this one, so this one imports
 none of them): ``HFPredictor`` (nerprobe.models.hf_generate), ``LookupPredictor`` (nerprobe.models.lookup),
-``ReplayPredictor`` (nerprobe.models.replay).
+``ReplayPredictor`` (nerprobe.models.replay), and the controls ``FormOnlyPredictor`` (nerprobe.models.form_only),
+``ContextWindowPredictor`` (nerprobe.models.context_window), ``DoNothingPredictor`` (nerprobe.models.do_nothing).
 """
 
 from __future__ import annotations
