@@ -8,9 +8,12 @@ changes none of its labels; an entity alone gets nothing); do-nothing outputs pa
 
 from __future__ import annotations
 
+import ast
 import random
 import time
+import warnings
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +211,50 @@ def test_demo_controls_fit_on_the_fresh_dev_split(nested):
     # name form carries the type on the demo too, and does not depend on whether the name was in train
     f_seen, f_unseen = accuracy(form, seen), accuracy(form, unseen)
     assert f_seen >= 0.8 and f_unseen >= 0.8 and abs(f_seen - f_unseen) <= 0.1, (f_seen, f_unseen)
+
+
+# ---- import structure (issue 10 "Structure") ----------------------------------------------------------------------
+
+def _import_graph() -> dict[str, set[str]]:
+    """nerprobe module -> the nerprobe modules it imports anywhere in its source (inner imports included).
+    ``from package import submodule`` is an edge to the submodule only."""
+    root = Path(__file__).resolve().parents[1] / "nerprobe"
+    files = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in files.items():
+        out = set()
+        with warnings.catch_warnings():  # a module's own escape-sequence warnings are not this test's business
+            warnings.simplefilter("ignore")
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                out |= {a.name for a in node.names if a.name in files}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                subs = {f"{node.module}.{a.name}" for a in node.names} & files.keys()
+                out |= subs or ({node.module} & files.keys())
+        graph[name] = out - {name}
+    return graph
+
+
+def test_no_import_cycle_through_the_readers_or_the_predictors():
+    graph = _import_graph()
+
+    def reachable(start: str) -> set[str]:
+        seen, stack = set(), [start]
+        while stack:
+            for nxt in graph[stack.pop()] - seen:
+                seen.add(nxt)
+                stack.append(nxt)
+        return seen
+
+    modules = ["nerprobe.data.io", "nerprobe.formats.alpaca", "nerprobe.models.predictors", "nerprobe.models.lookup",
+               "nerprobe.models.replay", "nerprobe.models.hf_generate", "nerprobe.models.span_control",
+               "nerprobe.models.form_only", "nerprobe.models.context_window", "nerprobe.models.do_nothing",
+               "nerprobe.data.demo_dev"]
+    assert [m for m in modules if m in reachable(m)] == []
+    import nerprobe.models.predictors as predictors
+
+    assert not hasattr(predictors, "__getattr__")  # no lazy re-exports that hide a cycle
