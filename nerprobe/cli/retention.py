@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import typer
 
@@ -122,6 +122,9 @@ def retention(
     out: Path = typer.Option(..., "--out", "--output_path", "--output-path", help="run directory (a rerun with the "
                              "same settings resumes)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars, lm-eval's included"),
+    from_lm_eval: Optional[Tuple[Path, Path]] = typer.Option(
+        None, "--from-lm-eval", help="BASE_DIR TUNED_DIR: pair and test two lm-eval output folders written with "
+        "--log_samples (any backend, any machine) instead of evaluating here"),
 ) -> None:
     """Run general benchmarks for the base model and base + adapter(s); test the differences item by item."""
     from nerprobe.analysis.significance import TooFewResamples
@@ -130,6 +133,11 @@ def retention(
     from nerprobe.retention.lm_eval_args import max_gen_toks_from, model_from_args, parse_limit
     from nerprobe.retention.run import RUN_FOLDER_PARTS, plan_retention, run_retention
 
+    if from_lm_eval:
+        _from_lm_eval(from_lm_eval, out, n_resamples=n_resamples, seed=seed, alpha=alpha, margin=margin,
+                      others=[o for o, v in (("--model", model), ("--model_args", model_args), ("--tasks", tasks),
+                                             ("--adapter", adapter), ("--limit", limit)) if v])
+        return
     model, arg_adapters = model_from_args(model, model_args)
     adapter = list(adapter) + arg_adapters
     limit_value = parse_limit(limit)
@@ -165,6 +173,30 @@ def retention(
                           "only redoes the statistics)") from None
     for key, rows in result.rows.items():
         print_rows(rows, f"retention: base vs {key}  (Holm across the {len(rows)} tests)")
+    print_forms(result.answer_form)
+    console.print(f"run directory: {result.out_dir}", highlight=False)
+
+
+def _from_lm_eval(dirs, out: Path, *, n_resamples, seed, alpha, margin, others: list[str]) -> None:
+    """``--from-lm-eval BASE TUNED``: the statistics of two lm-eval runs, written as a retention run directory."""
+    from nerprobe.analysis.significance import TooFewResamples
+    from nerprobe.errors import OptionError
+    from nerprobe.retention.lm_eval_import import import_lm_eval_runs
+    from nerprobe.retention.run import RUN_FOLDER_PARTS
+    from nerprobe.safe_io import check_run_dir
+
+    if others:
+        raise OptionError(others[0], "not used with --from-lm-eval (the lm-eval runs say what was evaluated)")
+    if not 0 < margin <= 100:
+        raise OptionError("--margin", f"must be above 0 and at most 100 points, got {margin:g}")
+    check_run_dir(out, list(dirs), parts=RUN_FOLDER_PARTS)
+    try:
+        result = import_lm_eval_runs(dirs[0], dirs[1], out, n_resamples=n_resamples, seed=seed, alpha=alpha,
+                                     margin=margin)
+    except TooFewResamples as err:
+        raise OptionError("--n-resamples", err.reason) from None
+    for key, rows in result.rows.items():
+        print_rows(rows, f"retention: base vs {key} (from lm-eval runs; Holm across the {len(rows)} tests)")
     print_forms(result.answer_form)
     console.print(f"run directory: {result.out_dir}", highlight=False)
 
