@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from nerprobe.cli import app
 from test_report_checks import (
-    check_image, compile_latex, console_messages, count_colour_pixels, pixel_std, screenshot,
+    check_image, compile_latex, console_messages, count_colour_pixels, pixel_std, screenshot, scroll_width,
 )
 
 EVIL = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "</td></tr></table><h1>owned</h1>"]
@@ -99,6 +99,7 @@ def test_each_figure_with_data_is_written_in_three_valid_formats(report):
     for name in names:
         for ext in ("pdf", "svg", "png"):
             check_image(out / "figures" / f"{name}.{ext}")
+            check_image(out / "figures-column" / f"{name}.{ext}")  # the column-width version of each
     # learning vs forgetting needs an adapter in both kinds of run: skipped, with the reason
     assert "not drawn: learning-forgetting (needs a memorization run of an adapter" in text
 
@@ -150,6 +151,20 @@ def test_html_renders_in_headless_chromium(report, tmp_path):
     assert console_messages(log) == []
     assert pixel_std(png) > 20
     assert count_colour_pixels(png) > 5000  # the figures' coloured bars are on screen
+
+
+def test_html_does_not_overflow_a_1280_pixel_window(report, tmp_path):
+    out, _ = report
+    assert scroll_width(out / "index.html", tmp_path) <= 1280
+    png = tmp_path / "page-1280.png"
+    screenshot(out / "index.html", png, tmp_path / "profile2", size="1280,2400")
+    assert pixel_std(png) > 20
+
+
+def test_overflow_check_is_not_vacuous(tmp_path):
+    wide = tmp_path / "wide.html"
+    wide.write_text("<html><body><div style='width:2000px'>x</div></body></html>")
+    assert scroll_width(wide, tmp_path) > 1280
 
 
 def test_console_check_catches_a_page_error(tmp_path):

@@ -97,3 +97,23 @@ def count_colour_pixels(png: Path) -> int:
     with Image.open(png) as im:
         a = np.asarray(im.convert("RGB"), dtype=int)
     return int(((a.max(axis=2) - a.min(axis=2)) > 80).sum())
+
+
+def scroll_width(html: Path, work: Path, width: int = 1280) -> int:
+    """The page's ``document.documentElement.scrollWidth`` at a ``width``-pixel window in headless chromium: a copy
+    of the page (its CSP, which forbids scripts, taken out) with a script that writes the width into the DOM."""
+    import re
+
+    chromium = need_tool("chromium", ("chromium", "chromium-browser"))
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html.read_text(encoding="utf-8"))
+    probe = ("<script>window.addEventListener('load', () => document.body.setAttribute('data-scroll-width', "
+             "String(document.documentElement.scrollWidth)));</script>")
+    copy = work / "measure.html"
+    copy.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    proc = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={work / 'profile'}",
+                           f"--window-size={width},2000", "--virtual-time-budget=3000", "--dump-dom",
+                           copy.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m = re.search(r'data-scroll-width="(\d+)"', proc.stdout)
+    assert m, proc.stdout[-2000:]
+    return int(m.group(1))

@@ -4,8 +4,9 @@ Report directory::
 
     index.html           self-contained page (figures embedded; opens offline)
     report.md            findings, figure links and every table in Markdown
-    figures/<name>.{pdf,svg,png}
-    tables/<name>.{md,tex}, tables.md, tables.tex (a document that compiles with pdflatex)
+    figures/<name>.{pdf,svg,png}          full page width (6.9 in)
+    figures-column/<name>.{pdf,svg,png}   one column of a two-column paper (3.3 in)
+    tables/<name>.{md,tex}, <name>-full.tex (table*), tables.md, tables.tex (a document that compiles with pdflatex)
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nerprobe.reports.figures import _errors, _save
+from nerprobe.reports import figures
 from nerprobe.reports.runs import COMPARE, Run
 from nerprobe.reports.tables import Table, ci_text, p_text, pct
 
@@ -95,34 +95,18 @@ def compare_tests_table(runs: list[Run]) -> Table | None:
     return t
 
 
-def fig_compare(runs, out_dir, plt, sns):
-    """F1 with CIs per format, grouped by model, one panel per gold corpus."""
+def fig_compare(runs, ctx):
+    """F1 with CIs per format (rows), one point per model in its colour and marker, one panel per gold corpus (so
+    flat and nested corpora sit side by side)."""
     df = systems_frame(runs)
     if df.empty:
         return "needs a probe compare run"
-    corpora = sorted(df["corpus"].unique())
-    formats = sorted(df["format"].unique())
     models = sorted(df["model"].unique())
-    palette = dict(zip(formats, sns.color_palette("colorblind", len(formats))))
-    hatches = dict(zip(formats, ["", "//", "..", "xx", "\\\\", "++", "oo"] * 3))
-    fig, axes = plt.subplots(1, len(corpora), figsize=(3.3 * len(corpora), 2.6), squeeze=False, sharey=True)
-    width = 0.8 / max(1, len(formats))
-    for ax, corpus in zip(axes[0], corpora):
-        sub = df[df["corpus"] == corpus]
-        for k, f in enumerate(formats):
-            part = sub[sub["format"] == f].set_index("model").reindex(models).dropna(subset=["estimate"])
-            xs = [models.index(m) + (k - (len(formats) - 1) / 2) * width for m in part.index]
-            ax.bar(xs, part["estimate"] * 100, width, color=palette[f], hatch=hatches[f], edgecolor="0.2", lw=0.5,
-                   label=f, yerr=_errors(part.reset_index()), capsize=2, error_kw={"lw": 0.8})
-            ax.scatter(xs, part["estimate"] * 100, marker="_", color="0.1", s=30, zorder=3)  # a zero stays visible
-        ax.set_xticks(range(len(models)), models, rotation=30 if len(models) > 3 else 0, ha="right"
-                      if len(models) > 3 else "center")
-        ax.set_title(corpus)
-        ax.set_ylim(0, 105)
-    axes[0][0].set_ylabel("micro F1 (%)")
-    axes[0][-1].legend(title="format", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return ("Micro-F1 of each model in each output format, with 95% percentile bootstrap CIs over sentences; one "
-            "panel per gold corpus.", _save(fig, out_dir, "compare-f1"), sorted(set(df["signature"])))
+    fig = figures._facets(ctx, df, panel="corpus", panels=sorted(df["corpus"].unique()), row="format",
+                          rows=sorted(df["format"].unique()), hue="model", hue_order=models, xlabel="micro F1 (%)",
+                          legend=True, legend_title=None)
+    return figures.Drawn(fig, "Micro-F1 of each model in each output format, one panel per gold corpus; whiskers: "
+                              f"{figures.CI_BOOTSTRAP}.", sorted(set(df["signature"])))
 
 
 def compare_findings(runs: list[Run]) -> list[str]:

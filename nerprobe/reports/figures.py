@@ -1,34 +1,48 @@
-"""Paper-style figures with seaborn, each saved as PDF, SVG and PNG in one consistent style.
+"""Paper figures, each drawn at the two print widths (``style.WIDTHS``) and saved as PDF, SVG and PNG.
 
-Every figure draws precomputed estimates and their CIs from ``frames`` (the runs' own bootstrap CIs, not seaborn's:
-seaborn would resample the already-aggregated numbers, which is wrong, so bars and whiskers are drawn from the
-stored ``low``/``high``). A figure whose data the runs do not hold is skipped with a note saying why.
+Every figure is a dot plot: a point per estimate with its stored 95% CI as a whisker (the runs' own CIs, not
+seaborn's, which would resample already-aggregated numbers), one panel per probe set, condition or corpus (facets,
+not crowded axes), category labels on the y axis where they have room, and each predictor or model in its own
+colour and marker (``style.Looks``), the same in every figure. A zero is a point like any other; a value the runs do
+not hold is the word "n/a" in its place, never an empty slot. A figure whose data the runs do not hold is skipped
+with a note saying why.
+
+``FIGURE_BUILDERS`` maps a name to ``build(runs, ctx) -> Drawn | str``; ``draw`` returns the matplotlib figure
+(for tests), ``build_figures`` writes every figure at every width.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nerprobe.reports import frames
+from nerprobe.reports import frames, style
 from nerprobe.reports.runs import Run
 from nerprobe.safe_io import atomic_writer
 
 FORMATS = ("pdf", "svg", "png")
-PNG_DPI = 150
+PNG_DPI = 300
+COLUMN_DIR = "figures-column"
+"""Folder (beside ``figures/``) of the column-width versions; ``figures/`` holds the full-width ones."""
+
+CI_BOOTSTRAP = "95% percentile bootstrap CIs over sentences"
 
 
 @dataclass
 class Figure:
-    """A written figure: its name, caption, the paths by extension, and the signatures of its numbers."""
+    """A written figure: its name, caption, the paths by extension (full width), the column-width paths, and the
+    signatures of its numbers."""
 
     name: str
     caption: str
     paths: dict[str, Path]
     signatures: list[str]
+    column_paths: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,20 +53,35 @@ class Skipped:
     reason: str
 
 
-def _style():
+@dataclass
+class Drawn:
+    """A drawn, unsaved figure: the matplotlib figure, its caption (naming the interval of every whisker) and the
+    signatures of its numbers."""
+
+    fig: object
+    caption: str
+    signatures: list[str]
+
+
+@dataclass
+class Context:
+    """What a builder draws with: pyplot, the print width in inches and its name, and the looks of the report."""
+
+    plt: object
+    width: float
+    layout: str
+    looks: style.Looks
+
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # no display: reports are written, not shown
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1,
-                  rc={"svg.fonttype": "none", "pdf.fonttype": 42, "axes.titleweight": "bold",
-                      "figure.dpi": 100, "savefig.bbox": "tight", "legend.frameon": False,
-                      "svg.hashsalt": "nerprobe", "path.simplify": True,
-                      # labels are user text (run, adapter, label names): "$x$" is plain text, not mathtext
-                      "text.parse_math": False})
-    return plt, sns
+    sns.set_theme(context="paper", style="whitegrid", rc=style.rc())
+    return plt
 
 
 def _save(fig, out_dir: Path, name: str) -> dict[str, Path]:
@@ -68,36 +97,7 @@ def _save(fig, out_dir: Path, name: str) -> dict[str, Path]:
         with atomic_writer(p, "wb") as fh:  # a killed report leaves the old figure or none, not half of one
             fig.savefig(fh, format=ext, dpi=PNG_DPI if ext == "png" else None, metadata=meta)
         paths[ext] = p
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return paths
-
-
-def _errors(df: pd.DataFrame, scale: float = 100.0) -> np.ndarray:
-    """Asymmetric error-bar lengths (2, n) from estimate/low/high; 0 where there is no CI."""
-    est = df["estimate"].astype(float).to_numpy() * scale
-    low = df["low"].astype(float).fillna(df["estimate"]).to_numpy() * scale
-    high = df["high"].astype(float).fillna(df["estimate"]).to_numpy() * scale
-    return np.vstack([np.clip(est - low, 0, None), np.clip(high - est, 0, None)])
-
-
-def _grouped_bars(ax, df: pd.DataFrame, x: str, hue: str, x_order: list, hue_order: list, sns, ylabel: str):
-    """Bars of ``estimate`` (in %) grouped by ``x`` and coloured by ``hue``, with the stored CIs as whiskers."""
-    colors = sns.color_palette("colorblind", len(hue_order))
-    width = 0.8 / max(len(hue_order), 1)
-    for j, h in enumerate(hue_order):
-        sub = df[df[hue] == h].set_index(x).reindex(x_order).dropna(subset=["estimate"])
-        pos = np.array([x_order.index(v) for v in sub.index]) - 0.4 + width * (j + 0.5)
-        ax.bar(pos, sub["estimate"].astype(float) * 100, width=width * 0.95, color=colors[j], label=str(h),
-               edgecolor="white", linewidth=0.5)
-        ax.errorbar(pos, sub["estimate"].astype(float) * 100, yerr=_errors(sub), fmt="none", ecolor="0.15",
-                    elinewidth=1, capsize=2.5)
-    ax.set_xticks(range(len(x_order)))
-    ax.set_xticklabels([str(v) for v in x_order])
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(0, 105)
-    ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def _sigs(df: pd.DataFrame, col: str = "signature") -> list[str]:
@@ -108,130 +108,313 @@ def _ordered(values) -> list:
     return list(dict.fromkeys(values))
 
 
+def _num(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+# -- drawing -----------------------------------------------------------------------------------------------------
+def _label_in(text: str) -> float:
+    """Rough width in inches of a label in the tick font (for the layout only; constrained layout does the rest)."""
+    return 0.55 * style.SMALL_PT * len(text) / 72
+
+
+def _wrap(text: str, width_in: float, pt: float = style.SMALL_PT) -> str:
+    chars = max(8, int(width_in * 72 / (0.55 * pt)))
+    return "\n".join(textwrap.wrap(str(text), chars, break_on_hyphens=False, break_long_words=False)) or str(text)
+
+
+def _dot_axis(ax, df: pd.DataFrame, *, rows: list, row: str, hue: str, hue_order: list, looks: style.Looks,
+              scale: float = 100.0, filled: str | None = None, dodge: bool = True) -> None:
+    """Points with CI whiskers on ``ax``: one row band per value of ``row`` (top to bottom in ``rows``), the values of
+    ``hue`` side by side within a band (``dodge``; else one point per row, in the look of its ``hue`` value), each in
+    its look. Missing estimates are written "n/a"."""
+    dodge = dodge and len(hue_order) > 1
+    step = 0.8 / len(hue_order) if dodge else 0.0
+    na = []
+    for i, rv in enumerate(rows):
+        for j, h in enumerate(hue_order if dodge else [None]):
+            sub = df[df[row] == rv] if h is None else df[(df[row] == rv) & (df[hue] == h)]
+            y = i + (j - (len(hue_order) - 1) / 2) * step if dodge else i
+            if h is None and not sub.empty:
+                h = sub[hue].iloc[0]
+            rec = sub.iloc[0] if not sub.empty else None
+            est = _num(rec["estimate"]) if rec is not None else None
+            if est is None or h is None:
+                na.append(y)
+                continue
+            look = looks[h]
+            lo, hi = (_num(rec[k]) for k in ("low", "high"))
+            xerr = None
+            if lo is not None and hi is not None:
+                xerr = [[max(est - lo, 0) * scale], [max(hi - est, 0) * scale]]
+            full = True if filled is None else bool(rec[filled])
+            ax.errorbar([est * scale], [y], xerr=xerr, fmt=look.marker, color=look.colour, ecolor=look.colour,
+                        mfc=look.colour if full else "white", mec=look.colour, elinewidth=0.9, capsize=1.5,
+                        markersize=4.2, markeredgewidth=0.9, zorder=3, clip_on=False)
+    ax.set_yticks(range(len(rows)))
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    for y in na:  # a labelled gap, not an empty slot that reads as zero or as missing by accident
+        ax.annotate("n/a", xy=(0, y), xycoords=("axes fraction", "data"), xytext=(2, 0), textcoords="offset points",
+                    ha="left", va="center", fontsize=style.SMALL_PT, color=style.NA_COLOUR, style="italic")
+
+
+def _grid(ctx: Context, n_panels: int, label_in: float, n_rows_each: int, min_panel_in: float = 0.85,
+          max_cols: int = 5, row_in: float = 0.15, extra_in: float = 0.0):
+    """A figure of ``n_panels`` panels in as many columns as the width allows; returns (fig, axes list)."""
+    avail = ctx.width - label_in - 0.1
+    ncols = max(1, min(n_panels, max_cols, int(avail // min_panel_in)))
+    nrows = math.ceil(n_panels / ncols)
+    panel_h = n_rows_each * row_in + 0.45
+    fig, axes = ctx.plt.subplots(nrows, ncols, figsize=(ctx.width, nrows * panel_h + 0.3 + extra_in),
+                                 sharey=True, sharex=True, squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, flat[:n_panels], ncols
+
+
+def _pct_axis(ax, signed: bool = False, lim=None):
+    from matplotlib.ticker import MaxNLocator
+
+    if lim is None:
+        ax.set_xlim(-3, 103)
+        ax.set_xticks([0, 50, 100])
+    else:
+        lo, hi = lim
+        ticks = MaxNLocator(nbins=4, symmetric=signed).tick_values(lo, hi)
+        inner = [t for t in ticks if lo + 0.06 * (hi - lo) <= t <= hi - 0.06 * (hi - lo)]  # labels stay inside
+        ax.set_xticks(inner or ticks)
+        ax.set_xlim(lo, hi)
+    ax.grid(axis="y", visible=False)
+
+
+def _legend(fig, ctx: Context, names: list, title: str | None = None, extra: list | None = None):
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="none", marker=ctx.looks[n].marker, color=ctx.looks[n].colour, markersize=4.5,
+                      label=str(n)) for n in names] + list(extra or [])
+    if not handles:
+        return
+    per = max(1.0, max(_label_in(h.get_label()) for h in handles) + 0.35)
+    ncol = max(1, min(len(handles), int((ctx.width - 0.2) // per)))
+    fig.legend(handles=handles, loc="outside upper center", ncol=ncol, title=title, frameon=False)
+
+
+def _facets(ctx: Context, df: pd.DataFrame, *, panel: str, panels: list, row: str, rows: list, hue: str,
+            hue_order: list, xlabel: str, row_labels: dict | None = None, legend: bool | None = None,
+            legend_title: str | None = None, signed: bool = False, lim=None, filled: str | None = None,
+            extra_handles: list | None = None, decorate=None, dodge: bool = True):
+    """The usual figure: one panel per value of ``panel``, rows and hues as in ``_dot_axis``; a shared legend below
+    when the hue is not already named by the row labels."""
+    labels = [str((row_labels or {}).get(r, r)) for r in rows]
+    label_in = min(max(_label_in(max(labels, key=len, default="")), 0.3), 0.42 * ctx.width)
+    wrapped = [_wrap(lab, label_in) for lab in labels]
+    lines = max((w.count("\n") + 1 for w in wrapped), default=1)
+    dodge = dodge and len(hue_order) > 1
+    per_row = max(lines * 0.11 + 0.02, 0.115 * len(hue_order) + 0.05 if dodge else 0.12)
+    if legend is None:
+        legend = dodge
+    n_legend = len(hue_order) + len(extra_handles or [])
+    fig, axes, ncols = _grid(ctx, len(panels), label_in, len(rows), row_in=per_row,
+                             extra_in=(0.22 * math.ceil(n_legend / 3)) if legend or extra_handles else 0.0)
+    panel_in = (ctx.width - label_in) / ncols
+    for k, (ax, p) in enumerate(zip(axes, panels)):
+        _dot_axis(ax, df[df[panel] == p], rows=rows, row=row, hue=hue, hue_order=hue_order, looks=ctx.looks,
+                  filled=filled, dodge=dodge)
+        ax.set_title(_wrap(p, panel_in - 0.1, style.FONT_PT))
+        _pct_axis(ax, signed, lim)
+        if decorate:
+            decorate(ax, p)
+        if k % ncols == 0:
+            ax.set_yticklabels(wrapped)
+        else:
+            ax.tick_params(axis="y", labelleft=False)
+    if ncols == 1:
+        axes[-1].set_xlabel(xlabel)
+    else:
+        fig.supxlabel(xlabel, fontsize=style.FONT_PT)
+    if legend or extra_handles:
+        _legend(fig, ctx, hue_order if legend else [], legend_title, extra_handles)
+    return fig
+
+
+def _system_rows(df: pd.DataFrame) -> tuple[list, dict]:
+    """Rows of the memorization figures: one per system (predictor, and its run where there are several), grouped by
+    predictor in order of appearance."""
+    order = []
+    for pred in _ordered(df["predictor"]):
+        order += _ordered(df[df["predictor"] == pred]["system"])
+    return order, {s: s for s in order}
+
+
+def _systems_frame(df: pd.DataFrame, panel: str, panels: list) -> pd.DataFrame:
+    """``df`` with a row (estimate None) for each system × panel the runs do not hold, so that it is drawn n/a."""
+    systems = df[["system", "predictor"]].drop_duplicates()
+    full = systems.merge(pd.DataFrame({panel: panels}), how="cross")
+    return full.merge(df.drop(columns=["predictor"]), on=["system", panel], how="left")
+
+
 # -- the figures ------------------------------------------------------------------------------------------------
-def fig_probe_f1(runs, out_dir, plt, sns):
+def fig_probe_f1(runs, ctx):
     df = frames.probe_f1(runs)
     if df.empty:
         return "no memorization run with span probes"
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * df["probe"].nunique() + 2.5), 3.4))
-    _grouped_bars(ax, df, "probe_title", "system", _ordered(df["probe_title"]), _ordered(df["system"]), sns,
-                  "micro F1 (%)")
-    ax.set_xlabel("probe set")
-    ax.set_title("F1 per probe and predictor (95% bootstrap CI)")
-    return ("Span F1 of each predictor on each probe set; whiskers are 95% percentile bootstrap CIs over sentences.",
-            _save(fig, out_dir, "probe-f1"), _sigs(df))
+    panels = [frames.PROBE_TITLES[p] for p in frames.F1_PROBES if frames.PROBE_TITLES[p] in set(df["probe_title"])]
+    rows, labels = _system_rows(df)
+    data = _systems_frame(df, "probe_title", panels)
+    fig = _facets(ctx, data, panel="probe_title", panels=panels, row="system", rows=rows, hue="predictor", dodge=False,
+                  hue_order=_ordered(df["predictor"]), xlabel="micro F1 (%)", row_labels=labels)
+    return Drawn(fig, f"Span F1 of each predictor on each probe set; whiskers: {CI_BOOTSTRAP}.", _sigs(df))
 
 
-def fig_strata(runs, out_dir, plt, sns):
+def fig_strata(runs, ctx):
     df = frames.strata_recall(runs)
     if df.empty:
         return "no coverage strata in the memorization runs"
-    order = [frames.STRATUM_TITLES[s] for s in frames.STRATA if frames.STRATUM_TITLES[s] in set(df["stratum_title"])]
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    _grouped_bars(ax, df, "stratum_title", "system", order, _ordered(df["system"]), sns, "recall (%)")
-    ax.set_xlabel("test mention, by its coverage in training")
-    ax.set_title("Recall by coverage stratum (95% CI)")
-    return ("Recall of the original test mentions by whether the mention was seen in training with the same label, "
-            "with another label, or not at all.", _save(fig, out_dir, "strata-recall"), _sigs(df))
+    panels = [frames.STRATUM_TITLES[s] for s in frames.STRATA]
+    rows, labels = _system_rows(df)
+    fig = _facets(ctx, _systems_frame(df, "stratum_title", panels), panel="stratum_title", panels=panels,
+                  row="system", rows=rows, hue="predictor", dodge=False, hue_order=_ordered(df["predictor"]),
+                  xlabel="recall (%)", row_labels=labels)
+    return Drawn(fig, "Recall of the original test mentions by whether the mention was seen in training with the same "
+                      f"label, with another label, or not at all (n/a: no test mention of that kind); whiskers: "
+                      f"{CI_BOOTSTRAP}.", _sigs(df))
 
 
-def fig_type_swaps(runs, out_dir, plt, sns):
+def fig_type_swaps(runs, ctx):
     df = frames.type_swaps(runs)
     if df.empty:
         return "no type-swaps probe in the memorization runs"
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    _grouped_bars(ax, df, "system", "rate_title", _ordered(df["system"]), ["context label", "memorized label"], sns,
-                  "share of swapped entities (%)")
-    ax.set_xlabel("predictor")
-    ax.set_title("Type swaps: context-following vs memorized label")
-    return ("Training mentions placed in contexts of another type: the share labelled as the context implies vs "
-            "with the label memorized from training.", _save(fig, out_dir, "type-swaps"), _sigs(df))
+    panels = ["context label", "memorized label"]
+    rows, labels = _system_rows(df)
+    fig = _facets(ctx, _systems_frame(df, "rate_title", panels), panel="rate_title", panels=panels, row="system",
+                  rows=rows, hue="predictor", dodge=False, hue_order=_ordered(df["predictor"]),
+                  xlabel="share of swapped entities (%)", row_labels=labels)
+    return Drawn(fig, "Training mentions placed in contexts of another type: the share labelled as the context implies "
+                      f"and the share labelled as memorized from training; whiskers: 95% percentile bootstrap CIs "
+                      "over entities.", _sigs(df))
 
 
-def fig_pair_lookup(runs, out_dir, plt, sns):
+def fig_pair_lookup(runs, ctx):
     df = frames.pair_lookup(runs)
     if df.empty:
         return "no pair-lookup probe in the memorization runs"
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    _grouped_bars(ax, df, "system", "condition", _ordered(df["system"]), _ordered(df["condition"]), sns,
-                  "accuracy (%)")
-    ax.set_xlabel("predictor")
-    ax.set_title("Pair lookup vs in-context accuracy")
-    return ("Accuracy on entities presented alone (pure lookup) and in their sentence, for training and held-out "
-            "entities.", _save(fig, out_dir, "pair-lookup"), _sigs(df))
+    panels = ["training entity, alone", "training entity, in context", "held-out entity, alone",
+              "held-out entity, in context"]
+    rows, labels = _system_rows(df)
+    fig = _facets(ctx, _systems_frame(df, "condition", panels), panel="condition", panels=panels, row="system",
+                  rows=rows, hue="predictor", dodge=False, hue_order=_ordered(df["predictor"]), xlabel="accuracy (%)",
+                  row_labels=labels)
+    return Drawn(fig, "Accuracy on entities presented alone (pure lookup) and in their sentence, for training and "
+                      "held-out entities (n/a: the run holds no such entity); whiskers: 95% percentile bootstrap CIs "
+                      "over entities.", _sigs(df))
 
 
-def fig_retention_forest(runs, out_dir, plt, sns):
-    df = frames.retention_rows(runs)
-    if df.empty:
-        return "no retention run"
-    df = df.reset_index(drop=True)
-    many = df["adapter"].nunique() > 1
-    labels = [f"{r.task} · {r.metric}" + (f" [{r.adapter}]" if many else "") for r in df.itertuples()]
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(df) + 1.4))
-    y = np.arange(len(df))[::-1]
-    colors = sns.color_palette("colorblind", 3)
-    for i, r in df.iterrows():
-        c = colors[1] if r["reject"] and r["estimate"] < 0 else colors[2] if r["reject"] else "0.35"
-        est, lo, hi = (float(r[k]) * 100 for k in ("estimate", "low", "high"))
-        ax.plot([lo, hi], [y[i], y[i]], color=c, lw=1.6)
-        ax.plot([est], [y[i]], marker="D" if r["reject"] else "o", color=c, ms=6 if r["reject"] else 5,
-                mfc=c if r["reject"] else "white")
-    margins = df["margin"].dropna() if "margin" in df else []
-    band = ""
-    if len(margins):
-        m = float(margins.max())
-        ax.axvspan(-m, m, color="0.92", zorder=0)
-        band = (f" The grey band is the retention margin ±{m:g} points: a CI inside it (and no significant change) "
-                "is 'retained', a CI reaching beyond it 'inconclusive'.")
-    ax.axvline(0, color="0.2", lw=0.8, ls="--")
-    ax.set_yticks(y)
-    ax.set_yticklabels(labels)
-    ax.set_xlabel("Δ tuned − base (points, 95% paired bootstrap CI)")
-    ax.set_title("Retention after tuning (filled ◆: Holm-significant)")
-    return ("Difference per task between the tuned model and its base; filled diamonds are significant after "
-            "Holm's correction across the adapter's tests." + band, _save(fig, out_dir, "retention-forest"),
-            _sigs(df) + _sigs(df, "test_signature"))
-
-
-def fig_learning_forgetting(runs, out_dir, plt, sns):
-    df = frames.learning_forgetting(runs)
-    if df.empty:
-        return ("needs a memorization run of an adapter with its base and a retention run of the same adapter "
-                "(matched by model fingerprint)")
-    fig, ax = plt.subplots(figsize=(5.5, 4.0))
-    colors = sns.color_palette("colorblind", len(df))
-    for i, r in df.reset_index(drop=True).iterrows():
-        x, y = r["forgetting"] * 100, r["gain"] * 100
-        ax.errorbar([x], [y], yerr=[[y - r["gain_low"] * 100], [r["gain_high"] * 100 - y]],
-                    xerr=[[x - r["forgetting_min"] * 100], [r["forgetting_max"] * 100 - x]], fmt="o", ms=7,
-                    color=colors[i], capsize=3, label=f"{r['adapter']} ({r['format']})")
-    ax.axvline(0, color="0.2", lw=0.8, ls="--")
-    ax.axhline(0, color="0.2", lw=0.8, ls="--")
-    ax.set_xlabel("forgetting: mean retention Δ (points; bars: task range)")
-    ax.set_ylabel("learning: NER F1 gain over base (points)")
-    ax.set_title("Learning vs forgetting per adapter")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return ("Per adapter: NER F1 gain over its base (95% paired bootstrap CI) against the mean retention Δ over "
-            "the general tasks (horizontal bars span the per-task Δ).", _save(fig, out_dir, "learning-forgetting"),
-            _sigs(df, "gain_signature"))
-
-
-def fig_formats(runs, out_dir, plt, sns):
+def fig_formats(runs, ctx):
     df = frames.probe_f1(runs)
     if df.empty or df["format"].nunique() < 2:
         return "needs memorization runs in at least two output formats"
     df = df.copy()
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * df["probe"].nunique() + 2.5), 3.4))
-    preds = _ordered(df["predictor"])
-    df["series"] = df["predictor"] + " · " + df["format"].astype(str)
-    order = [f"{p} · {f}" for p in preds for f in _ordered(df["format"].astype(str))]
-    order = [o for o in order if o in set(df["series"])]
-    _grouped_bars(ax, df, "probe_title", "series", _ordered(df["probe_title"]), order, sns, "micro F1 (%)")
-    ax.set_xlabel("probe set")
-    ax.set_title("Output formats compared (95% CI)")
-    return ("The same predictors and probes in each output format of the runs.", _save(fig, out_dir, "formats"),
-            _sigs(df))
+    df["format"] = df["format"].astype(str)
+    panels = [frames.PROBE_TITLES[p] for p in frames.F1_PROBES if frames.PROBE_TITLES[p] in set(df["probe_title"])]
+    fig = _facets(ctx, df, panel="probe_title", panels=panels, row="format", rows=_ordered(df["format"]),
+                  hue="predictor", hue_order=_ordered(df["predictor"]), xlabel="micro F1 (%)")
+    return Drawn(fig, f"The same predictors and probes in each output format of the runs; whiskers: {CI_BOOTSTRAP}.",
+                 _sigs(df))
+
+
+def _signed_lim(values, pad: float = 0.08, at_least: float = 1.0):
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    lo, hi = min(vals + [0.0]), max(vals + [0.0])
+    span = max(hi - lo, at_least)
+    return lo - pad * span, hi + pad * span
+
+
+def fig_retention_forest(runs, ctx):
+    df = frames.retention_rows(runs)
+    if df.empty:
+        return "no retention run"
+    df = df.reset_index(drop=True).copy()
+    df["row"] = df["task"] + " · " + df["metric"]
+    adapters = _ordered(df["adapter"])
+    margins = df["margin"].dropna() if "margin" in df else pd.Series(dtype=float)
+    m = float(margins.max()) if len(margins) else None
+    values = [100 * float(v) for v in pd.concat([df["low"], df["high"], df["estimate"]]).dropna()]
+    lim = _signed_lim(values + ([m, -m] if m else []))
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    look = ctx.looks[adapters[0]]
+    extra = [Line2D([], [], ls="none", marker="o", color="0.3", markersize=4.5, label="Holm-significant"),
+             Line2D([], [], ls="none", marker="o", color="0.3", mfc="white", markersize=4.5, label="not significant")]
+    if m:
+        extra.append(Patch(facecolor="0.9", edgecolor="none", label=f"±{m:g} points"))
+
+    def decorate(ax, _):
+        if m:
+            ax.axvspan(-m, m, color="0.9", zorder=0, lw=0)
+        ax.axvline(0, color="0.3", lw=0.7, ls="--", zorder=1)
+
+    del look
+    fig = _facets(ctx, df, panel="adapter", panels=adapters, row="row", rows=_ordered(df["row"]), hue="adapter", dodge=False,
+                  hue_order=adapters, xlabel="Δ tuned − base (points)", legend=False, signed=True, lim=lim,
+                  filled="reject", extra_handles=extra, decorate=decorate)
+    band = (f" The grey band is the retention margin ±{m:g} points: a CI inside it (and no significant change) is "
+            "'retained', a CI reaching beyond it 'inconclusive'." if m else "")
+    return Drawn(fig, "Difference per task between the tuned model and its base; filled points are significant after "
+                      "Holm's correction across the adapter's tests; whiskers: 95% CIs of the paired difference "
+                      "(Tango's score interval for binary metrics, paired percentile bootstrap otherwise)." + band,
+                 _sigs(df) + _sigs(df, "test_signature"))
+
+
+def fig_learning_forgetting(runs, ctx):
+    lf = frames.learning_forgetting(runs)
+    if lf.empty:
+        return ("needs a memorization run of an adapter with its base and a retention run of the same adapter "
+                "(matched by model fingerprint)")
+    ret = frames.retention_rows(runs)
+    ret = ret[ret["adapter"].isin(set(lf["adapter"]))].copy()
+    ret["row"] = ret["task"] + " · " + ret["metric"]
+    adapters = _ordered(lf["adapter"])
+    gain = pd.DataFrame({"adapter": lf["adapter"], "estimate": lf["gain"], "low": lf["gain_low"],
+                         "high": lf["gain_high"]})
+    task_rows = _ordered(ret["row"])
+    labels = [_wrap(r, 1.3) for r in task_rows]
+    lines = max((lab.count("\n") + 1 for lab in labels), default=1)
+    row_h = max(0.12 * lines + 0.04, 0.09 * len(adapters) + 0.06)
+    h_gain = 0.18 * len(adapters) + 0.5
+    h_ret = row_h * len(task_rows) + 0.5
+    stacked = ctx.layout == "column"
+    if stacked:
+        fig, (a1, a2) = ctx.plt.subplots(2, 1, figsize=(ctx.width, h_gain + h_ret + 0.45),
+                                         gridspec_kw={"height_ratios": [h_gain, h_ret]})
+    else:
+        fig, (a1, a2) = ctx.plt.subplots(1, 2, figsize=(ctx.width, max(h_gain, h_ret) + 0.45),
+                                         gridspec_kw={"width_ratios": [1, 1.4]})
+    _dot_axis(a1, gain, rows=adapters, row="adapter", hue="adapter", hue_order=adapters, looks=ctx.looks,
+              dodge=False)
+    a1.set_yticklabels(adapters)
+    _pct_axis(a1, True, _signed_lim([100 * float(v) for v in pd.concat([gain["low"], gain["high"]]).dropna()]))
+    a1.axvline(0, color="0.3", lw=0.7, ls="--", zorder=1)
+    a1.set_title("learning")
+    a1.set_xlabel("NER F1 gain over base (points)")
+    _dot_axis(a2, ret, rows=task_rows, row="row", hue="adapter", hue_order=adapters, looks=ctx.looks,
+              filled="reject")
+    a2.set_yticklabels(labels)
+    _pct_axis(a2, True, _signed_lim([100 * float(v) for v in pd.concat([ret["low"], ret["high"]]).dropna()]))
+    a2.axvline(0, color="0.3", lw=0.7, ls="--", zorder=1)
+    a2.set_title("forgetting")
+    a2.set_xlabel("retention Δ tuned − base (points)")
+    _legend(fig, ctx, adapters)
+    return Drawn(fig, "Per adapter, learning (NER F1 gain over its base on the original test sentences) beside "
+                      "forgetting (the change on each general task; filled: Holm-significant); whiskers: 95% CIs of "
+                      "the paired difference (percentile bootstrap for F1, Tango's score interval for binary "
+                      "retention metrics, paired bootstrap otherwise).",
+                 _sigs(lf, "gain_signature") + _sigs(ret))
 
 
 FIGURE_BUILDERS = {
@@ -245,16 +428,46 @@ FIGURE_BUILDERS = {
 }
 
 
+def report_names(runs: list[Run]) -> list[str]:
+    """Every predictor, model and adapter name the report's figures show (for ``style.Looks``)."""
+    names = set()
+    for r in runs:
+        names |= set(r.scores) if r.kind == frames.MEMORIZATION else set()
+        for key in (r.stats.get("comparisons") or {}) if r.kind == frames.RETENTION else ():
+            names.add(key)
+        for s in (r.stats.get("systems") or {}).values() if isinstance(r.stats.get("systems"), dict) else ():
+            if isinstance(s, dict) and "model" in s:
+                names.add(str(s["model"]))
+    return sorted(names)
+
+
+def draw(name: str, runs: list[Run], layout: str = "full", builders: dict | None = None):
+    """Draw one figure at ``layout`` ("full" or "column"): a ``Drawn`` (close its ``fig`` when done) or the reason
+    it was skipped."""
+    plt = _pyplot()
+    build = (builders or FIGURE_BUILDERS)[name]
+    return build(runs, Context(plt, style.WIDTHS[layout], layout, style.Looks(report_names(runs))))
+
+
 def build_figures(runs: list[Run], out_dir: Path, extra: dict | None = None) -> tuple[list[Figure], list[Skipped]]:
-    """Draw every figure the runs hold data for into ``out_dir`` (``FIGURE_BUILDERS``, then the ``extra`` builders
-    by name); returns the figures and the skipped ones."""
-    plt, sns = _style()
+    """Draw every figure the runs hold data for (``FIGURE_BUILDERS``, then the ``extra`` builders by name) at full
+    width into ``out_dir`` and at column width into ``COLUMN_DIR`` beside it; returns the figures and the skipped
+    ones."""
+    builders = {**FIGURE_BUILDERS, **(extra or {})}
     figures, skipped = [], []
-    for name, build in {**FIGURE_BUILDERS, **(extra or {})}.items():
-        res = build(runs, out_dir, plt, sns)
+    for name in builders:
+        paths = {}
+        res = None
+        for layout, folder in (("full", out_dir), ("column", out_dir.parent / COLUMN_DIR)):
+            res = draw(name, runs, layout, builders)
+            if isinstance(res, str):
+                break
+            paths[layout] = _save(res.fig, folder, name)
+            import matplotlib.pyplot as plt
+
+            plt.close(res.fig)
         if isinstance(res, str):
             skipped.append(Skipped(name, res))
         else:
-            caption, paths, sigs = res
-            figures.append(Figure(name, caption, paths, sigs))
+            figures.append(Figure(name, res.caption, paths["full"], res.signatures, paths["column"]))
     return figures, skipped

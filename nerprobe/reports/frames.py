@@ -50,9 +50,17 @@ def _system(pred: str, suffix: str) -> str:
 
 
 def _ci_row(d: dict | None) -> dict:
-    d = d or {}
-    return {"estimate": d.get("estimate"), "low": d.get("low"), "high": d.get("high"), "n": d.get("n"),
-            "signature": d.get("signature")}
+    """An estimate's columns; reads ``value`` (estimates with a ``reason`` when n/a) or the older ``estimate``."""
+    d = d if isinstance(d, dict) else {}
+    return {"estimate": d.get("value", d.get("estimate")), "low": d.get("low"), "high": d.get("high"),
+            "n": d.get("n"), "signature": d.get("signature"), "reason": d.get("reason")}
+
+
+def _f1(s: dict) -> dict | None:
+    """A probe score's micro F1 with its CI: ``f1_ci``, or ``f1`` where that is an estimate (newer runs)."""
+    if isinstance(s.get("f1_ci"), dict):
+        return s["f1_ci"]
+    return s["f1"] if isinstance(s.get("f1"), dict) else None
 
 
 def probe_f1(runs: list[Run]) -> pd.DataFrame:
@@ -63,13 +71,13 @@ def probe_f1(runs: list[Run]) -> pd.DataFrame:
         for pred, by_probe in r.scores.items():
             for probe in F1_PROBES:
                 s = by_probe.get(probe)
-                if not s or "f1_ci" not in s:
+                if not s or _f1(s) is None:
                     continue
                 status = s.get("parse_status", {})
                 total = sum(status.values()) or None
                 rows.append({"run": r.name, "format": r.format_name, "predictor": pred,
                              "system": _system(pred, labels[r.name]), "probe": probe,
-                             "probe_title": PROBE_TITLES[probe], **_ci_row(s["f1_ci"]),
+                             "probe_title": PROBE_TITLES[probe], **_ci_row(_f1(s)),
                              "precision": s.get("precision"), "recall": s.get("recall"),
                              "failed_share": (status.get("failed", 0) / total) if total else None})
     return pd.DataFrame(rows)
@@ -77,17 +85,16 @@ def probe_f1(runs: list[Run]) -> pd.DataFrame:
 
 def strata_recall(runs: list[Run]) -> pd.DataFrame:
     """Recall of the original test mentions by coverage stratum (seen with the same label, seen with another,
-    unseen), per predictor, with CIs; strata without gold mentions are left out."""
+    unseen), per predictor, with CIs; a stratum without gold mentions has no estimate (n/a, with the reason)."""
     rows = []
     labels = system_labels(runs)
     for r in memorization_runs(runs):
         for pred, by_probe in r.scores.items():
             for stratum, st in (by_probe.get("coverage", {}).get("strata") or {}).items():
-                if not st.get("gold"):
-                    continue
                 rows.append({"run": r.name, "predictor": pred, "system": _system(pred, labels[r.name]),
                              "stratum": stratum, "stratum_title": STRATUM_TITLES.get(stratum, stratum),
-                             "gold": st["gold"], **_ci_row(st.get("recall"))})
+                             "gold": st.get("gold"), **_ci_row(st.get("recall") if st.get("gold") else
+                                                              {"reason": "no test mention in this stratum"})})
     return pd.DataFrame(rows)
 
 
@@ -117,7 +124,7 @@ def pair_lookup(runs: list[Run]) -> pd.DataFrame:
                 continue
             for group in ("train", "heldout"):
                 for mode in ("alone", "in_context"):
-                    d = pl.get(f"{group}_{mode}") or {}
+                    d = pl.get(f"{group}_{mode}") or (pl.get("arms") or {}).get(f"{group}_{mode}") or {}
                     if not d.get("n"):
                         continue
                     rows.append({"run": r.name, "predictor": pred, "system": _system(pred, labels[r.name]),

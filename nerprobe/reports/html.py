@@ -37,7 +37,8 @@ th, td { padding: .25rem .6rem; border-bottom: 1px solid #e3e3e3; text-align: ri
 th { border-bottom: 2px solid #555; } td:first-child, th:first-child { text-align: left; }
 .notes { font-size: .8rem; color: #444; } code, pre { font-size: .78rem; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; }
-figure { margin: 1rem 0; } figure img { max-width: min(100%, 860px); border: 1px solid #eee; }
+figure { margin: 1rem 0; } figure img { max-width: min(100%, 860px); height: auto; border: 1px solid #eee; }
+.scroll { max-width: 100%; overflow-x: auto; } code { overflow-wrap: anywhere; }
 figcaption { font-size: .85rem; color: #444; } .findings li { margin: .3rem 0; }
 .output { font-family: ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; text-align: left; }
 </style>
@@ -61,8 +62,8 @@ nothing regenerated){% if created %}, {{ created }}{% endif %}. {{ note }}</p>
 
 {% macro render_table(t) %}
 <h3 id="tab-{{ t.name }}">{{ t.title }}</h3>
-<table><thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for r in t.rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+<div class="scroll"><table><thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>{% for r in t.rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
 <div class="notes">{% for n in t.notes %}<div>{{ n }}</div>{% endfor %}
 {% for k, s in t.keys.items() %}<div>[{{ k }}] <code>{{ s }}</code></div>{% endfor %}</div>
 {% endmacro %}
@@ -102,7 +103,8 @@ def render_html(runs: list[Run], findings: list[str], figures: list[Figure], ski
                 created: str | None = None, n_samples: int = 5) -> str:
     """The whole page as a string (figures read from their PNG files and embedded)."""
     figs = [{"name": f.name, "caption": f.caption, "signatures": f.signatures,
-             "files": ", ".join(p.name for p in f.paths.values()),
+             "files": ", ".join(f"figures/{p.name}" for p in f.paths.values())
+             + "".join(f", {p.parent.name}/{p.name}" for p in f.column_paths.values()),
              "png64": base64.b64encode(f.paths["png"].read_bytes()).decode("ascii")} for f in figures]
     samples = []
     for r in runs:

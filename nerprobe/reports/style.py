@@ -80,7 +80,8 @@ class Looks:
         self._looks: dict[str, Look] = {}
         present = {role(n) for n in names} - {None}
         taken = [ROLE_LOOKS[r].colour for r in ROLE_LOOKS if r in present]
-        free = [c for c in PALETTE if c not in taken] + taken  # unused colours first; then repeat, marker differs
+        # unused colours first (grey last: it reads as "missing"); then repeat, the marker differs
+        free = [c for c in PALETTE if c not in taken and c != PALETTE[7]] + [PALETTE[7]] + taken
         others = sorted({str(n) for n in names if role(n) is None})
         for i, n in enumerate(others):
             self._looks[n] = Look(free[i % len(free)], FALLBACK_MARKERS[i % len(FALLBACK_MARKERS)],

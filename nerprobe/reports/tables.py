@@ -70,9 +70,9 @@ _CHAR_PT = {**{d: 5.0 for d in "0123456789"}, " ": 3.3, ".": 2.8, ",": 2.8, ":":
 
 
 def _text_pt(text: str, size_pt: float) -> float:
-    """Estimated width of ``text`` set in Computer Modern at ``size_pt``."""
+    """Estimated width of ``text`` set in Computer Modern at ``size_pt`` (as ``latex_escape`` writes it)."""
     w = 0.0
-    for ch in text:
+    for ch in "".join(c if c in _TEX or c in _GREEK or ord(c) <= 0x17F else f"[U+{ord(c):04X}]" for c in text):
         w += _CHAR_PT.get(ch, 7.3 if ch.isupper() else 5.0)
     # a leading minus is set as $-$ (wider than a hyphen)
     return (w + (4.5 if text[:1] in "-−" else 0.0)) * size_pt / 10.0
