@@ -62,8 +62,9 @@ def reference_read_conll(path, scheme: str) -> list[Sentence]:
     return sentences
 
 
-def reference_lookup(table: dict[str, str], sentence: Sentence, max_words: int | None = None):
-    """Every window of up to max_words tokens from each position, longest first (the old lookup tagger)."""
+def reference_lookup(table: dict[str, str], sentence: Sentence, max_words: int | None = None, normalize=None):
+    """Every window of up to max_words tokens from each position, longest first (the old lookup tagger), keys
+    looked up under the memorizer's ``normalize``."""
     from nerprobe.data.model import Entity
 
     if max_words is None:
@@ -73,7 +74,8 @@ def reference_lookup(table: dict[str, str], sentence: Sentence, max_words: int |
     while i < len(tokens):
         hit = None
         for j in range(min(len(tokens), i + max_words), i, -1):
-            label = table.get(" ".join(t.text for t in tokens[i:j]))
+            window = " ".join(t.text for t in tokens[i:j])
+            label = table.get(normalize(window) if normalize else window)
             if label is not None:
                 hit = (j, Entity(tokens[i].start, tokens[j - 1].end, label))
                 break
@@ -160,7 +162,7 @@ def test_lookup_tagger_equals_window_algorithm(data_dir, corpus):
         train, test = _genia(data_dir, "dev"), _genia(data_dir, "test")
     model = LookupPredictor.fit(train)
     for s in list(test) + list(train[:2000]):
-        assert model.entities(s) == reference_lookup(model.table, s, model.max_words)
+        assert model.entities(s) == reference_lookup(model.table, s, model.max_words, model.normalize)
 
 
 def test_lookup_tagger_odd_keys():
@@ -168,7 +170,7 @@ def test_lookup_tagger_odd_keys():
     table = {"a": "X", "a b": "Y", "a b c d": "Z", " b": "W", "c  d": "V", "d ": "U", "x y": "T"}
     rng = random.Random(0)
     words = ["a", "b", "c", "d", "", " ", "x y", "x"]
-    model = LookupPredictor(table)
+    model = LookupPredictor(table, normalize="exact")  # raw keys: matched as they are
     for _ in range(3000):
         toks, pos = [], 0
         for w in rng.choices(words, k=rng.randint(0, 9)):

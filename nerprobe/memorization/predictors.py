@@ -90,7 +90,7 @@ def control_predictors(cfg: MemorizationConfig, corpora: Corpora, problems: list
     controls (the first two need held-out mentions: the demo's own, or ``--dev``)."""
     from nerprobe.models.lookup import LookupPredictor
 
-    lookup = LookupPredictor.fit(corpora.train)
+    lookup = LookupPredictor.fit(corpora.train, cfg.normalize)  # the coverage index's normalization
     role = "subject" if cfg.model == LOOKUP else "control"
     out = [NamedPredictor(LOOKUP, lookup, {"fingerprint": lookup.fingerprint, "kind": ROLE_TITLES[LOOKUP]}, role)]
     if not cfg.controls:
@@ -111,7 +111,8 @@ def control_predictors(cfg: MemorizationConfig, corpora: Corpora, problems: list
                                      exclude=excluded)
         out.append(NamedPredictor(FORM, form, {"fingerprint": form.fingerprint, "kind": ROLE_TITLES[FORM]}))
         if not corpora.demo:
-            ctx = ContextWindowPredictor.fit(corpora.dev, exclude=excluded)
+            # it never reads a name (other entities are masked), so no surface needs leaving out
+            ctx = ContextWindowPredictor.fit(corpora.dev)
             out.append(NamedPredictor(CONTEXT, ctx, {"fingerprint": ctx.fingerprint, "kind": ROLE_TITLES[CONTEXT]}))
     else:
         problems.append("controls: no held-out mentions (--dev), so the form-only"

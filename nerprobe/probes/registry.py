@@ -171,9 +171,10 @@ def _coverage_units(sets, preds, ctx) -> dict:
 
 
 def _build_replacements(ctx: BuildContext) -> dict:
-    from nerprobe.probes.unseen_entities import build_replacement_sets
+    from nerprobe.probes.unseen_entities import TrainFacts, build_replacement_sets
 
     unseen, seen = build_replacement_sets(ctx.train, ctx.test, ctx.seed, index=ctx.index,
+                                          facts=TrainFacts.of(ctx.train, index=ctx.index),
                                           pool=ctx.pool if ctx.pool is not None else ctx.test,
                                           source=ctx.replacement_source)
     return {unseen.name: unseen, seen.name: seen}
