@@ -64,7 +64,8 @@ def test_generate_defaults_to_the_adapters_format_labels_and_instruction(setup, 
     want = instruction("bracketed", demo_labelset())
     assert all(p.startswith(want) for p in prompts(out)) and "PER(person): A named individual" in want
     m = json.loads((tmp_path / "p.jsonl.manifest.json").read_text())
-    assert m["format"] == "bracketed" and m["prompting"]["sources"] == {"format": "adapter", "labels": "adapter"}
+    assert m["format"] == "bracketed" and m["prompting"]["sources"] == {"format": "adapter", "labels": "adapter",
+                                                                    "template": "default", "system": "default"}
     assert m["command"].startswith("probe") and m["created"].endswith("Z")  # in-process: sys.argv is pytest's
 
 
@@ -129,7 +130,8 @@ def test_memorization_prompts_the_adapter_as_it_was_trained(setup, tmp_path):
                max_new_tokens=4, cache_dir=root / "cache", progress=False)
     result = run_memorization(MemorizationConfig(out=tmp_path / "a", **cfg), log=lambda m: None)
     m = result["manifest"]
-    assert m["format"] == "bracketed" and m["prompting"]["sources"] == {"format": "adapter", "labels": "adapter"}
+    assert m["format"] == "bracketed" and m["prompting"]["sources"] == {"format": "adapter", "labels": "adapter",
+                                                                    "template": "default", "system": "default"}
     assert not [p for p in m["problems"] if p.startswith(("format:", "labels:"))]
     line = (tmp_path / "a" / "generations" / "model" / "coverage.jsonl").read_text().splitlines()[0]
     assert json.loads(line)["prompt"].startswith(instruction("bracketed", demo_labelset()))

@@ -97,7 +97,9 @@ def generate(
         requests, golds = [r for r, _ in pairs], [g for _, g in pairs]
         if not requests:
             raise OptionError("--requests", f"{requests_file} has no records")
-        system = system if system is not None else file_system
+        system = system if system is not None else (file_system if file_system is not None else
+                                                      (trained.system if trained else None))
+        template = template or (trained.template if trained else None)
         prompting, labelset, sentences = None, None, [r.sentence for r in requests]
         format = format or "xml"
     else:
@@ -105,7 +107,9 @@ def generate(
         sentences = limited(corpus.sentences, limit, seed)
         if not sentences:
             raise OptionError("--input", f"{input} has no sentences")
-        prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels)
+        prompting = choose_prompting(trained, format_name=format, labels=labels, corpus_labels=corpus.labels,
+                                     template=template, system=system)
+        template, system = prompting.template, prompting.system
         for w in prompting.warnings:
             warn(w)
         format, labelset = prompting.format_name, prompting.labelset

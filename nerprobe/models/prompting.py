@@ -32,6 +32,8 @@ class Trained:
     instruction: str | None = None
     symbol_map: dict = field(default_factory=dict)
     data_sha256: str | None = None
+    template: str | None = None  # the chat template training used: a built-in name or a file (None: the model's)
+    system: str | None = None  # the system prompt training used
 
 
 def _legacy_labelsets(labels: dict) -> tuple[LabelSet | None, LabelSet | None]:
@@ -78,7 +80,13 @@ def trained_prompting(adapter: str | Path | None) -> Trained | None:
     digest = data.get("sha256") if isinstance(data.get("sha256"), str) else None
     if digest and not digest.startswith("sha256:"):
         digest = "sha256:" + digest  # manifests written before provenance gave the bare hex of the same digest
-    return Trained(str(adapter), fmt, ls, prompt, instr, dict(labels.get("symbol_map") or {}), digest)
+    template = manifest.get("template")
+    if isinstance(template, dict):  # nerprobe.templates.ChatTemplate.manifest(): a built-in by name, a file by path
+        template = template.get("name") if template.get("source") in ("builtin", None) else template.get("source")
+    template = template if isinstance(template, str) and template not in ("", "model") else None
+    system = manifest.get("system") if isinstance(manifest.get("system"), str) else None
+    return Trained(str(adapter), fmt, ls, prompt, instr, dict(labels.get("symbol_map") or {}), digest, template,
+                   system)
 
 
 @dataclass(frozen=True)
@@ -91,12 +99,20 @@ class Prompting:
     sources: dict
     warnings: tuple[str, ...] = ()
     trained: Trained | None = None
+    template: str | None = None  # ``--template``: a built-in name or a Jinja file; None: the model's own
+    system: str | None = None
 
     def manifest(self) -> dict:
         """What a run manifest records about the prompts."""
         return {"format": self.format_name, "labels": list(self.labelset.names),
                 "definitions": bool(self.labelset.definitions), "sources": dict(self.sources),
-                "warnings": list(self.warnings)}
+                "template": self.template or "model", "system": self.system, "warnings": list(self.warnings)}
+
+    def chat_template(self, tokenizer=None):
+        """The ``nerprobe.templates.ChatTemplate`` to prompt with (``resolve_template``; None: plain prompts)."""
+        from nerprobe.templates import resolve_template
+
+        return resolve_template(self.template, tokenizer)
 
 
 def _describe(ls: LabelSet) -> str:
@@ -105,12 +121,15 @@ def _describe(ls: LabelSet) -> str:
 
 def choose_prompting(trained: Trained | None, *, format_name: str | None = None, labels: str | None = None,
                      corpus_labels: Iterable[str] = (), default_format: str = "xml",
-                     default_labelset: LabelSet | None = None, original_names: bool = False) -> Prompting:
+                     default_labelset: LabelSet | None = None, original_names: bool = False,
+                     template: str | None = None, system: str | None = None) -> Prompting:
     """The ``Prompting`` for a model whose adapter was ``trained`` (None: no nerprobe adapter manifest).
 
     ``format_name``/``labels`` are the user's choices (None: not given); ``labels`` is what
     ``formats.labels.resolve_label_set`` reads. ``original_names``: the run scores the outputs against the corpus
     labels (memorization), so a symbolized adapter is prompted with its label set's own names, with a warning.
+    ``template``/``system``: the user's chat template and system prompt (None: those the adapter was trained with,
+    else the model's own template and no system prompt); a choice that differs from training is warned about.
     Raises what ``resolve_label_set`` raises for a bad ``labels``.
     """
     warnings: list[str] = []
@@ -144,4 +163,20 @@ def choose_prompting(trained: Trained | None, *, format_name: str | None = None,
         if instruction(format_name, labelset) != trained.instruction:
             warnings.append(f"instruction: the adapter {trained.adapter} was trained with another instruction text "
                             "than this version of nerprobe writes for its format and label set")
-    return Prompting(format_name, labelset, sources, tuple(warnings), trained)
+    template, system = _chat_choice(trained, template, system, sources, warnings)
+    return Prompting(format_name, labelset, sources, tuple(warnings), trained, template, system)
+
+
+def _chat_choice(trained: Trained | None, template, system, sources: dict, warnings: list) -> tuple:
+    """The chat template and system prompt: the user's, else the adapter's, else the model's own and none."""
+    sources["template"] = "given" if template else ("adapter" if trained and trained.template else "default")
+    sources["system"] = "given" if system is not None else ("adapter" if trained and trained.system else "default")
+    if trained is not None:
+        if template and trained.template and template != trained.template:
+            warnings.append(f"template: the adapter {trained.adapter} was trained with the {trained.template!r} chat "
+                            f"template, not {template!r}")
+        if system is not None and trained.system is not None and system != trained.system:
+            warnings.append(f"system: the adapter {trained.adapter} was trained with another system prompt")
+        template = template or trained.template
+        system = system if system is not None else trained.system
+    return (None if template in (None, "model") else template), system
