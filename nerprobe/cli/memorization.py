@@ -111,6 +111,12 @@ def memorization(
     dtype: Optional[str] = typer.Option(None, "--dtype", help="bf16, fp16, fp32 (default: auto)"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="generation cache directory"),
     lenient: bool = typer.Option(False, "--lenient", help="skip (and count) malformed records of the corpora"),
+    export: Optional[Path] = typer.Option(None, "--export", help="write the probe sets as LLaMA-Factory data and "
+                                          "prompt JSONL into this folder, and stop (generate with your engine, then "
+                                          "come back with --predictions)"),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="outputs made elsewhere for the exported "
+                                               "sets (generated_predictions.jsonl per set, or JSONL with id + output): "
+                                               "the subject answers with them"),
     out: Path = typer.Option(Path("runs/memorization"), "--out", help="run directory to write"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -125,7 +131,11 @@ def memorization(
     if limit is not None and limit < 1:
         raise OptionError("--limit", "must be at least 1")
     one, named = _adapters(adapter)
-    check_run_dir(out, [train, test, pool, dev], parts=RUN_PARTS)  # before any model loads or probe set is built
+    if export is not None and predictions is not None:
+        raise OptionError("--predictions", "give --export (write the sets) or --predictions (read outputs back), "
+                          "not both")
+    if export is None:
+        check_run_dir(out, [train, test, pool, dev], parts=RUN_PARTS)  # before any model loads or set is built
     if cache_dir is not None:
         check_writable_dir(cache_dir, what="generation cache")
     names = tuple(p.strip() for item in probes for p in item.split(",") if p.strip())
@@ -134,12 +144,17 @@ def memorization(
         format_name=format, labels=labels, probes=names, limit=limit, seed=seed, n_resamples=n_resamples,
         normalize=normalize, replacement_source=replacement_source, min_context=min_context, batch_size=batch_size,
         max_new_tokens=max_new_tokens, device=device, dtype=dtype, cache_dir=cache_dir, lenient=lenient, out=out,
-        progress=progress, command=command_line(),
+        progress=progress, export=export, predictions=predictions, command=command_line(),
     )
     try:
         result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
     except TooFewResamples as err:
         raise OptionError("--n-resamples", err.reason) from None
+    if "export" in result:
+        console.print(f"exported {len(result['sets'])} probe sets to {export} (manifest: {result['export']}); "
+                      "generate greedily with your engine, then rerun with --predictions", highlight=False,
+                      soft_wrap=True)
+        return
     for problem in result["manifest"]["problems"]:
         warn(problem)
     console.print(summary_table(result))

@@ -67,8 +67,8 @@ def model_predictors(cfg: MemorizationConfig, problems: list[str]) -> list[Named
     from nerprobe.models.cache import GenerationCache, default_cache_dir
     from nerprobe.models.registry import resolve
 
-    if cfg.model == LOOKUP:
-        return []
+    if cfg.model == LOOKUP or cfg.export is not None or cfg.predictions is not None:
+        return []  # no model to load: the lookup memorizer is the subject, or the outputs come from elsewhere
     cache = GenerationCache(Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir())
     out, specs = [], []
     for name, adapter in subjects(cfg):
@@ -91,7 +91,7 @@ def control_predictors(cfg: MemorizationConfig, corpora: Corpora, problems: list
     from nerprobe.models.lookup import LookupPredictor
 
     lookup = LookupPredictor.fit(corpora.train, cfg.normalize)  # the coverage index's normalization
-    role = "subject" if cfg.model == LOOKUP else "control"
+    role = "subject" if cfg.model == LOOKUP and cfg.predictions is None else "control"
     out = [NamedPredictor(LOOKUP, lookup, {"fingerprint": lookup.fingerprint, "kind": ROLE_TITLES[LOOKUP]}, role)]
     if not cfg.controls:
         return out

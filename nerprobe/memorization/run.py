@@ -79,7 +79,9 @@ def generate_and_parse(named: NamedPredictor, probe_set, labelset, cfg: Memoriza
     own = probe_set.params.get("labelset") is None and named.labelset is not None
     ls = named.labelset if own else _labelset_for(probe_set, labelset)
     requests = [Request.build(it.sentence, cfg.format_name, ls) for it in probe_set.items]
-    outputs = named.predictor.predict(requests, progress=cfg.progress) if requests else []
+    # imported outputs answer per set (two sets may hold one sentence under one prompt, with different outputs)
+    predictor = named.predictor.for_set(probe_set.name) if hasattr(named.predictor, "for_set") else named.predictor
+    outputs = predictor.predict(requests, progress=cfg.progress) if requests else []
     fmt, names = get_format(cfg.format_name), list(ls.names)
     parses = [fmt.parse(o, it.sentence, names) for o, it in zip(outputs, probe_set.items)]
     path = run_dir / "generations" / named.name / f"{probe_set.name}.jsonl"
@@ -132,6 +134,28 @@ def start_run_dir(run_dir: Path, manifest: dict) -> Path:
     return run_dir
 
 
+def export_sets(cfg: MemorizationConfig, sets: dict, prompting, log) -> dict:
+    """``--export``: write the probe sets for generation elsewhere (``exchange.export_probe_sets``) and stop;
+    returns ``{"export": manifest path, "sets": {name: items}}``. Read the outputs back with ``--predictions``."""
+    from nerprobe.exchange import export_probe_sets
+
+    path = export_probe_sets(sets, format_name=cfg.format_name, labelset=prompting.labelset, out_dir=cfg.export,
+                             prompting_manifest=prompting.manifest(), command=cfg.command or None,
+                             decoding={"max_new_tokens": cfg.max_new_tokens} if cfg.max_new_tokens else None)
+    log(f"exported {len(sets)} probe sets ({sum(len(p) for p in sets.values())} items) to {cfg.export}")
+    return {"export": str(path), "sets": {n: len(ps) for n, ps in sets.items()}}
+
+
+def imported_subject(cfg: MemorizationConfig, sets: dict, labelset) -> NamedPredictor:
+    """``--predictions``: the subject ``model`` answers with outputs made elsewhere, paired with the probe items by
+    id or prompt (an incomplete or mismatched set is refused with one line)."""
+    from nerprobe.exchange import import_predictor
+    from nerprobe.memorization.predictors import MODEL
+
+    imported = import_predictor(cfg.predictions, sets, format_name=cfg.format_name, labelset=labelset)
+    return NamedPredictor(MODEL, imported, {**imported.manifest(), "model": cfg.model}, "subject")
+
+
 def check_labels(corpora: Corpora, labelset, problems: list[str]) -> None:
     """Refuse a training corpus without entities; note labels outside the prompts' set, test labels training never
     had, and test sentences without entities."""
@@ -181,6 +205,8 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
                         f"({trained_on[:19]}…) than the training corpus given here ({given[:19]}…); seen and unseen "
                         "are counted against the corpus given here")
     cfg = dataclasses.replace(cfg, format_name=prompting.format_name)
+    if cfg.export is not None or cfg.predictions is not None:
+        cfg = dataclasses.replace(cfg, baseline="none")  # the subject's outputs come from elsewhere
     predictors = make_predictors(cfg, corpora, problems)  # fails here, before any work, on a bad model
     names = [n.name for n in predictors]
     subjects = [n.name for n in predictors if n.role == "subject"] or [LOOKUP]
@@ -196,6 +222,10 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
                                 corpora.pool, cfg.replacement_source,
                                 min(cfg.pair_samples, cfg.limit) if cfg.limit else cfg.pair_samples, cfg.min_context)
     sets = registry.build_sets(probes, ctx)
+    if cfg.export is not None:
+        return export_sets(cfg, sets, prompting, log)
+    if cfg.predictions is not None:
+        predictors.insert(0, imported_subject(cfg, sets, labelset))
     manifest = {
         "kind": "memorization",
         "command": cfg.command or None,
