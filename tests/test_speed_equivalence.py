@@ -139,11 +139,130 @@ def test_read_conll_fast_and_general_paths_agree(data_dir, tmp_path):
     _same_sentences(fast.sentences, read_conll(crlf).sentences)
 
 
+@pytest.mark.parametrize("variant", ["crlf", "double_space", "trailing_space", "lone_cr", "nbsp", "docstart_short",
+                                     "blank_spaces", "no_final_newline"])
+def test_read_conll_odd_layouts_agree_with_reference(data_dir, tmp_path, variant):
+    """Layouts the flat fast path must refuse or read the same: each read equals the line-by-line reference."""
+    text = (data_dir / "conll2003" / "test.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    k = 40  # a token line
+    assert lines[k].strip()
+    if variant == "crlf":
+        lines = [ln + "\r" for ln in lines]
+    elif variant == "double_space":
+        lines[k] = lines[k].replace(" ", "  ", 1)
+    elif variant == "trailing_space":
+        lines[k] += " "
+    elif variant == "lone_cr":
+        lines[k] = lines[k].replace(" ", "\r", 1)
+    elif variant == "nbsp":  # a token holding a no-break space is two fields to str.split
+        lines[k] = "X\u00a0" + lines[k]
+    elif variant == "docstart_short":
+        lines[0] = "-DOCSTART-"
+    elif variant == "blank_spaces":
+        blank = next(i for i, ln in enumerate(lines) if not ln)
+        lines[blank] = "   "
+    elif variant == "no_final_newline":
+        while not lines[-1]:
+            lines.pop()
+    path = tmp_path / "test.txt"
+    path.write_text("\n".join(lines), encoding="utf-8", newline="")
+    if variant == "nbsp":  # one more column on one line: refused, the line named
+        with pytest.raises(Exception, match=r"test.txt:41"):
+            read_conll(path)
+        return
+    got = read_conll(path).sentences
+    _same_sentences(got, _general_read_conll(path))
+    if variant != "lone_cr":  # the reference reads text with universal newlines: a lone CR ends its line
+        _same_sentences(got, reference_read_conll(path, "auto"))
+
+
+def _general_read_conll(path) -> list[Sentence]:
+    """``read_conll`` through its line-by-line loop only (the path every file took before the fast path)."""
+    from nerprobe.data import conll
+
+    data = path.read_bytes()
+    grouped = conll._group_lines(str(path), path.stem, conll._decode_lines(str(path), data, False), -1, False)
+    return conll._decode_sentences(str(path), path.stem, *grouped, "auto", -1, False).sentences
+
+
+def _old_decode_tags(tags: list[str], scheme: str) -> list[tuple[int, int, str]]:
+    """The token-by-token IOB1/IOB2 decoder every tag went through before (reference for ``decode_tags``)."""
+    from nerprobe.data.conll import _TagError, _split_tag
+
+    spans, start, typ = [], None, ""
+    for i, tag in enumerate(tags):
+        p, t = _split_tag(tag, i, "BI")
+        if scheme == "iob1":
+            if p == "O":
+                if start is not None:
+                    spans.append((start, i, typ))
+                start = None
+            elif p == "I" and start is not None and t == typ:
+                continue
+            else:
+                if start is not None:
+                    spans.append((start, i, typ))
+                start, typ = i, t
+        else:
+            if p == "I":
+                if start is None or t != typ:
+                    raise _TagError(i, f"{tag} without B-{t} before it")
+                continue
+            if start is not None:
+                spans.append((start, i, typ))
+                start = None
+            if p == "B":
+                start, typ = i, t
+    if start is not None:
+        spans.append((start, len(tags), typ))
+    return spans
+
+
+def test_decode_tags_equals_token_by_token_decoder():
+    """Random IOB1/IOB2 tag sequences, bad tags included: the same spans, or the same error at the same token."""
+    from nerprobe.data.conll import _TagError, decode_tags
+
+    def outcome(fn, tags, scheme):
+        try:
+            return fn(tags, scheme)
+        except _TagError as err:
+            return ("error", err.i, err.message)
+
+    rng = random.Random(0)
+    pool = ["O", "O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-ORG", "I_PER", "X", "B-", "o", "E-PER"]
+    for n in range(30000):
+        tags = rng.choices(pool[: rng.choice([8, 13])], k=rng.randint(0, 12))
+        for scheme in ("iob1", "iob2"):
+            assert outcome(decode_tags, tags, scheme) == outcome(_old_decode_tags, tags, scheme), (tags, scheme)
+
+
+def test_lazy_tokens_equal_eager_ones(data_dir):
+    """Sentences read by the fast path make their tokens on first use: equal, hashed, printed and pickled like
+    sentences built with their tokens."""
+    import copy
+    import dataclasses
+    import pickle
+
+    for s in read_conll(data_dir / "conll2003" / "test.txt").sentences[:300]:
+        assert "tokens" not in vars(s)
+        eager = Sentence.from_tokens(s.id, [t for t in s.text.split(" ")], [], doc_id=s.doc_id, meta=s.meta)
+        eager = eager.with_entities(s.entities)
+        lazy_copy = pickle.loads(pickle.dumps(s))
+        assert s == eager and hash(s) == hash(eager) and repr(s) == repr(eager)
+        assert s.tokens == eager.tokens and "tokens" in vars(s)
+        assert lazy_copy == s and copy.deepcopy(s) == s and dataclasses.replace(s, id="x").tokens == s.tokens
+    assert Sentence("a", "b").tokens == () and Sentence.tokens == ()
+
+
 def test_fast_token_is_a_token():
     t = _make_token("EU", 0, 2)
     assert type(t) is Token and t == Token("EU", 0, 2) and hash(t) == hash(Token("EU", 0, 2))
     with pytest.raises(Exception):
         t.start = 1  # still frozen
+    # the named tuple keeps the dataclass's keywords, attributes, repr and hash
+    assert Token(text="EU", start=0, end=2) == t and (t.text, t.start, t.end) == ("EU", 0, 2)
+    assert repr(t) == "Token(text='EU', start=0, end=2)" and hash(t) == hash(("EU", 0, 2))
 
 
 # -- the lookup tagger ------------------------------------------------------------------------------------------

@@ -27,11 +27,14 @@ read files, and has no lenient mode that skips and counts bad sentences.
 from __future__ import annotations
 
 import gc
+import re
+from itertools import accumulate, chain, compress, count, repeat
+from operator import add, not_
 from pathlib import Path
 from typing import Iterable
 
 from nerprobe import safe_io
-from nerprobe.data.model import Corpus, Entity, Sentence, Token
+from nerprobe.data.model import Corpus, Entity, Sentence, Token, trusted_sentence
 from nerprobe.errors import InputError, NerprobeError
 from nerprobe.safe_io import quote
 
@@ -48,6 +51,9 @@ _PREFIXES = {
     "iobes": ("B", "I", "E", "S"),
     "bilou": ("B", "I", "L", "U"),
 }
+
+#: The prefix letters each scheme allows, as one string.
+_ALLOWED = {scheme: "".join(p for p in prefixes if p) for scheme, prefixes in _PREFIXES.items()}
 
 
 def normalize_scheme(scheme: str) -> str:
@@ -96,68 +102,65 @@ def decode_tags(tags: list[str], scheme: str) -> list[tuple[int, int, str]]:
     Raises ``_TagError`` (with the token index) for an illegal tag or, under the strict schemes, an entity that
     is not opened or not closed properly.
     """
-    b, ins, e, s = _PREFIXES[scheme]
-    allowed = "".join(p for p in (b, ins, e, s) if p)
+    allowed = _ALLOWED[scheme]
     split = _split_table(allowed)
+    if scheme in ("iob1", "iob2"):
+        return _decode_iob(tags, scheme == "iob2", split, allowed)
+    b, ins, e, s = _PREFIXES[scheme]
+    # iobes / bilou: entities must be complete
     spans: list[tuple[int, int, str]] = []
     start = None  # start token of the open entity
     typ = ""
-    # One loop per scheme family, so that the scheme is not re-tested at every token.
-    if scheme == "iob1":
-        for i, tag in enumerate(tags):
-            pt = split.get(tag)
-            if pt is None:
-                pt = split[tag] = _split_tag(tag, i, allowed)
-            p, t = pt
-            if p == "O":
-                if start is not None:
-                    spans.append((start, i, typ))
+    for i, tag in enumerate(tags):
+        pt = split.get(tag)
+        if pt is None:
+            pt = split[tag] = _split_tag(tag, i, allowed)
+        p, t = pt
+        if p == ins or p == e:
+            if start is None or t != typ:
+                raise _TagError(i, f"{tag} without {b}-{t} before it")
+            if p == e:
+                spans.append((start, i + 1, typ))
                 start = None
-            elif p == "I" and start is not None and t == typ:
-                continue
-            else:  # B-X, or I-X that does not continue an X entity: a new entity starts
-                if start is not None:
-                    spans.append((start, i, typ))
-                start, typ = i, t
-    elif scheme == "iob2":
-        for i, tag in enumerate(tags):
-            pt = split.get(tag)
-            if pt is None:
-                pt = split[tag] = _split_tag(tag, i, allowed)
-            p, t = pt
-            if p == "I":
-                if start is None or t != typ:
-                    raise _TagError(i, f"{tag} without B-{t} before it")
-                continue
+            continue
+        if start is not None:
+            raise _TagError(i, f"{b}-{typ} entity not closed by {e}-{typ} before {tag}")
+        if p == s:
+            spans.append((i, i + 1, t))
+        elif p == b:
+            start, typ = i, t
+    if start is not None:
+        raise _TagError(len(tags) - 1, f"{b}-{typ} entity not closed by {e}-{typ} at the end of the sentence")
+    return spans
+
+
+def _decode_iob(tags: list[str], iob2: bool, split: dict, allowed: str) -> list[tuple[int, int, str]]:
+    """:func:`decode_tags` for IOB1 (``iob2`` False) and IOB2, token by token with the O tag (most tokens) tested
+    first, before any look-up. Same spans and the same ``_TagError`` (token index and message) as the loop
+    that split every tag."""
+    spans: list[tuple[int, int, str]] = []
+    start = None  # start token of the open entity
+    typ = ""
+    for i, tag in enumerate(tags):
+        if tag == "O":
             if start is not None:
                 spans.append((start, i, typ))
                 start = None
-            if p == "B":
-                start, typ = i, t
-    else:  # iobes / bilou: entities must be complete
-        for i, tag in enumerate(tags):
-            pt = split.get(tag)
-            if pt is None:
-                pt = split[tag] = _split_tag(tag, i, allowed)
-            p, t = pt
-            if p == ins or p == e:
-                if start is None or t != typ:
-                    raise _TagError(i, f"{tag} without {b}-{t} before it")
-                if p == e:
-                    spans.append((start, i + 1, typ))
-                    start = None
+            continue
+        pt = split.get(tag)
+        if pt is None:
+            pt = split[tag] = _split_tag(tag, i, allowed)
+        p, t = pt
+        if p == "I":
+            if start is not None and t == typ:
                 continue
-            if start is not None:
-                raise _TagError(i, f"{b}-{typ} entity not closed by {e}-{typ} before {tag}")
-            if p == s:
-                spans.append((i, i + 1, t))
-            elif p == b:
-                start, typ = i, t
+            if iob2:
+                raise _TagError(i, f"{tag} without B-{t} before it")
+        if start is not None:
+            spans.append((start, i, typ))
+        start, typ = i, t
     if start is not None:
-        if scheme in ("iob1", "iob2"):
-            spans.append((start, len(tags), typ))
-        else:
-            raise _TagError(len(tags) - 1, f"{b}-{typ} entity not closed by {e}-{typ} at the end of the sentence")
+        spans.append((start, len(tags), typ))
     return spans
 
 
@@ -212,83 +215,139 @@ class _Raw:
         self.lines, self.words, self.tags, self.extra = lines, words, tags, extra
 
 
-def _fast_token_factory():
-    """A function ``(text, start, end) -> Token`` equal to ``Token(text, start, end)`` but some 40% cheaper.
+def _make_token(text: str, start: int, end: int) -> Token:
+    """``Token(text, start, end)`` (kept for callers of the old fast factory; Token is a named tuple now)."""
+    return Token(text, start, end)
 
-    ``Token`` is a frozen dataclass, whose ``__init__`` goes through ``object.__setattr__`` for each field; a reader
-    makes one per token (200,000 for CoNLL-2003 train), so filling the instance dict directly matters. Falls back
-    to ``Token`` itself if the class ever gets slots, a ``__post_init__`` or other fields.
-    """
+
+def _entity_factory():
+    """A function ``(start, end, label) -> Entity`` equal to ``Entity(start, end, label)`` without ``__init__``'s
+    ``object.__setattr__`` per field (a reader makes one per mention). Falls back to ``Entity`` itself if the class's
+    fields ever change or it gets slots or a ``__post_init__``."""
     import dataclasses
 
-    names = tuple(f.name for f in dataclasses.fields(Token))
-    if names != ("text", "start", "end") or hasattr(Token, "__slots__") or hasattr(Token, "__post_init__"):
-        return Token
+    names = ("start", "end", "label")
+    if (tuple(f.name for f in dataclasses.fields(Entity)) != names or hasattr(Entity, "__slots__")
+            or hasattr(Entity, "__post_init__")):
+        return Entity
     new = object.__new__
 
-    def make(text: str, start: int, end: int) -> Token:
-        tok = new(Token)
-        tok.__dict__.update(text=text, start=start, end=end)
-        return tok
+    def make(start: int, end: int, label: str) -> Entity:
+        ent = new(Entity)
+        ent.__dict__.update(start=start, end=end, label=label)
+        return ent
 
     return make
 
 
-_make_token = _fast_token_factory()
+_make_entity = _entity_factory()
+_TUPLE_NEW = tuple.__new__
 
 
-def _sentence(sid: str, words, spans, doc_id, meta: dict) -> Sentence:
-    """``Sentence.from_tokens(sid, words, spans, doc_id=doc_id, meta=meta)``, built with the offsets computed in
-    one pass (the same tokens, text and entities; spans come from the decoder, so they are inside the sentence)."""
-    make = _make_token
-    tokens = []
-    pos = 0
-    for w in words:
-        end = pos + len(w)
-        tokens.append(make(w, pos, end))
-        pos = end + 1
-    entities = tuple(Entity(tokens[a].start, tokens[z - 1].end, label) for a, z, label in spans)
-    return Sentence(sid, " ".join(words), tuple(tokens), entities, doc_id, meta)
+def _sentence(sid: str, words, spans, doc_id, meta: dict, lazy_tokens: bool = False) -> Sentence:
+    """``Sentence.from_tokens(sid, words, spans, doc_id=doc_id, meta=meta)``: the same tokens, text and entities,
+    with the offsets made in C (``accumulate``/``map``) and no per-token Python step. ``spans`` come from
+    :func:`decode_tags`: inside the sentence, in order and disjoint, so the entities need no sorting or check.
+    ``lazy_tokens`` (words known to hold no white space) leaves the tokens to be made on first access
+    (``model.trusted_sentence``)."""
+    if spans or not lazy_tokens:
+        lens = list(map(len, words))
+        starts = list(accumulate(map(add, lens, repeat(1)), initial=0))
+        entities = tuple([_make_entity(starts[a], starts[z] - 1, label) for a, z, label in spans])
+    else:
+        entities = ()
+    tokens = None if lazy_tokens else tuple(map(_TUPLE_NEW, repeat(Token), zip(words, starts, map(add, starts, lens))))
+    return trusted_sentence(sid, " ".join(words), entities, doc_id, meta, tokens)
+
+
+def _positions(items: list, value) -> list[int]:
+    """The indices of ``value`` in ``items``, each found by ``list.index`` (in C)."""
+    out: list[int] = []
+    i = -1
+    try:
+        while True:
+            i = items.index(value, i + 1)
+            out.append(i)
+    except ValueError:
+        return out
+
+
+#: White space other than the space and the newline (the fast path's files have none).
+_OTHER_SPACE = re.compile(r"[^\S \n]")
+
+
+def _fields(text: str) -> tuple[list[str], list[int], int] | None:
+    """``(every field of the file in order, spaces per line, n_columns)`` for a file whose lines are each empty or
+    ``n_columns`` fields (at least 2) separated by single spaces, with no other white space (CRLF line ends are
+    read as LF); None for any other file.
+
+    A line of ``n - 1`` spaces holds at most ``n`` fields, exactly ``n`` unless it has doubled, leading or trailing
+    spaces; so when every non-empty line has ``n - 1`` spaces and the file has ``n`` fields per non-empty line in
+    all, every line has exactly ``n``. All of it runs in C: no step per line or field.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if _OTHER_SPACE.search(text):
+        return None
+    lines = text.split("\n")
+    spaces = list(map(str.count, lines, repeat(" ")))
+    widths = set(spaces)
+    widths.discard(0)
+    n_blank = spaces.count(0)
+    if len(widths) != 1 or n_blank != lines.count(""):
+        return None
+    n_columns = widths.pop() + 1
+    flat = text.split()
+    if len(flat) != n_columns * (len(lines) - n_blank):
+        return None
+    return flat, spaces, n_columns
 
 
 def _group_fast(text: str, stem: str, tag_column: int) -> tuple[list[_Raw], set[str], int] | None:
-    """Pass 1 of the reader for the common well-formed file: no tab, and every token line with the same number
-    of columns (at least 2, the tag column among them). Returns ``(raw sentences, tags met, n_columns)``, or None
-    when the file is not such a file; the general loop then reads it and reports what is wrong.
+    """Pass 1 of the reader for the common well-formed file (see :func:`_fields`; ``-DOCSTART-`` lines included).
+    Returns ``(raw sentences, tags met, n_columns)``, or None when the file is not such a file or lacks the tag
+    column; the general loop then reads it and reports what is wrong.
 
-    Each line is split by ``str.split`` in one ``map``, and each sentence's columns are transposed by ``zip``, so
-    that no Python code runs per token here.
+    The fields of the whole file lie flat, so that each column is one slice (``flat[k::n]``) and each sentence a
+    slice of those: no Python code runs per token or line.
     """
     if "\t" in text:
         return None
-    rows = list(map(str.split, text.split("\n")))
-    cuts = [i for i, r in enumerate(rows) if not r or r[0] == "-DOCSTART-"]
-    cuts.append(len(rows))
+    found = _fields(text)
+    if found is None:
+        return None
+    flat, spaces, n_columns = found
+    if not -n_columns <= tag_column < n_columns:
+        return None
+    tag_idx = tag_column % n_columns
+    words_all = flat[0::n_columns]
+    tags_all = flat[tag_idx::n_columns]
+    extra_all = (list(zip(*(flat[c::n_columns] for c in range(1, n_columns) if c != tag_idx)))
+                 if n_columns > 2 else None)
+    # line index of each non-blank line, in file order; -DOCSTART- ones among them
+    nonblank = list(compress(count(), spaces))
+    docs = _positions(words_all, "-DOCSTART-") if "-DOCSTART-" in text else []
+    doc_lines = {nonblank[k]: k for k in docs}
+    cuts = sorted(chain(compress(count(), map(not_, spaces)), doc_lines))
+    cuts.append(len(spaces))
     raw: list[_Raw] = []
     tags_met: set[str] = set()
-    n_columns = -1
-    tag_idx = 0
     doc_k = -1
     doc_id = None
-    a = 0
+    a = 0  # first line index of the next sentence
+    k0 = 0  # flat row (non-blank line) index of line a
     for b in cuts:
         if b > a:
-            seg = rows[a:b]
-            if n_columns < 0:
-                n_columns = len(seg[0])
-                if n_columns < 2 or not -n_columns <= tag_column < n_columns:
-                    return None
-                tag_idx = tag_column % n_columns
-            if len(seg[0]) != n_columns or len(set(map(len, seg))) != 1:
-                return None
-            cols = list(zip(*seg))
-            tags = list(cols[tag_idx])
+            k1 = k0 + (b - a)
+            tags = tags_all[k0:k1]
             tags_met.update(tags)
-            extra = list(zip(*cols[1:tag_idx], *cols[tag_idx + 1 :])) if n_columns > 2 else []
-            raw.append(_Raw(a + 1, doc_id, range(a + 1, b + 1), cols[0], tags, extra, None))
-        if b < len(rows) and rows[b] and rows[b][0] == "-DOCSTART-":
+            raw.append(_Raw(a + 1, doc_id, range(a + 1, b + 1), words_all[k0:k1], tags,
+                            extra_all[k0:k1] if extra_all is not None else [], None))
+            k0 = k1
+        if b in doc_lines:
             doc_k += 1
             doc_id = f"{stem}-doc{doc_k}"
+            k0 += 1
         a = b + 1
     return raw, tags_met, n_columns
 
@@ -316,9 +375,11 @@ def read_conll(path, *, scheme: str = "auto", tag_column: int = -1, lenient: boo
             grouped = None
         else:
             grouped = _group_fast(text, p.stem, tag_column)
+        # the fast path's words come from str.split: no white space in them, so tokens can be made when first used
+        lazy_tokens = grouped is not None
         if grouped is None:
             grouped = _group_lines(spath, p.stem, _decode_lines(spath, data, lenient), tag_column, lenient)
-        return _decode_sentences(spath, p.stem, *grouped, scheme, tag_column, lenient)
+        return _decode_sentences(spath, p.stem, *grouped, scheme, tag_column, lenient, lazy_tokens)
     finally:
         if was_enabled:
             gc.enable()
@@ -394,8 +455,9 @@ def _group_lines(spath: str, stem: str, lines: list[str | None], tag_column: int
 
 
 def _decode_sentences(spath: str, stem: str, raw: list[_Raw], tags_met: set[str], n_columns: int, scheme: str,
-                      tag_column: int, lenient: bool) -> Corpus:
-    """Pass 2 of the reader: the checks on the whole file, then each raw sentence decoded into a Sentence."""
+                      tag_column: int, lenient: bool, lazy_tokens: bool = False) -> Corpus:
+    """Pass 2 of the reader: the checks on the whole file, then each raw sentence decoded into a Sentence
+    (``lazy_tokens``: words hold no white space, see :func:`_sentence`)."""
     if not raw:
         raise InputError(spath, 1, "empty file: no sentences found")
 
@@ -420,7 +482,7 @@ def _decode_sentences(spath: str, stem: str, raw: list[_Raw], tags_met: set[str]
             skipped.append(f"{spath}:{line_no}: {err.message} (scheme {scheme})")
             continue
         meta = {"columns": r.extra} if n_columns > 2 else {}
-        sentences.append(_sentence(f"{stem}-{k}", r.words, spans, r.doc_id, meta))
+        sentences.append(_sentence(f"{stem}-{k}", r.words, spans, r.doc_id, meta, lazy_tokens))
     return Corpus(sentences, source=spath, skipped=skipped)
 
 
