@@ -94,8 +94,10 @@ def test_run_kind_falls_back_to_the_manifest_keys():
 def test_each_figure_with_data_is_written_in_three_valid_formats(report):
     out, text = report
     names = {p.stem for p in (out / "figures").iterdir()}
-    # lookup runs hold probes, strata, swaps and pair lookup; two formats give the comparison; retention the forest
-    assert names == {"probe-f1", "strata-recall", "type-swaps", "pair-lookup", "formats", "retention-forest"}
+    # lookup runs hold indicators, probes, strata, swaps and pair lookup; two formats give the comparison; retention
+    # the forest
+    assert names == {"indicators", "descriptive-indicators", "probe-f1", "strata-recall", "type-swaps",
+                     "pair-lookup", "formats", "retention-forest"}
     for name in names:
         for ext in ("pdf", "svg", "png"):
             check_image(out / "figures" / f"{name}.{ext}")
@@ -107,17 +109,20 @@ def test_each_figure_with_data_is_written_in_three_valid_formats(report):
 def test_tables_compile_with_pdflatex_and_cite_signatures(report):
     out, _ = report
     tables = out / "tables"
-    assert {p.name for p in tables.glob("*.tex")} >= {"probe-f1.tex", "memorization.tex", "comparisons.tex",
-                                                     "retention.tex", "tables.tex"}
+    assert {p.name for p in tables.glob("*.tex")} >= {"headline.tex", "probe-f1.tex", "memorization.tex",
+                                                     "comparisons.tex", "retention.tex", "tables.tex"}
     compile_latex(tables / "tables.tex")
     md = (tables / "retention.md").read_text(encoding="utf-8")
     assert "\\toprule" in (tables / "retention.tex").read_text() and "\\bottomrule" in (tables / "retention.tex").read_text()
     # every row names its signature keys, and every key is listed with its signature
-    for name in ("probe-f1", "memorization", "comparisons", "retention"):
+    for name in ("headline", "probe-f1", "memorization", "comparisons", "retention"):
         text = (tables / f"{name}.md").read_text(encoding="utf-8")
         rows = [r for r in text.splitlines() if r.startswith("| ") and "---" not in r][1:]
         assert rows
-        keys = {k for r in rows for k in r.rstrip(" |").rsplit("| ", 1)[1].split(",")}
+        # a row without a number (a comparison that is n/a on both sides) cites nothing; every other row does
+        cited = [re.split(r"(?<!\\)\|", r.strip().strip("|"))[-1].strip() for r in rows]
+        assert all(c or "n/a (" in r for c, r in zip(cited, rows)), name
+        keys = {k for c in cited if c for k in c.split(",")}
         for k in keys:
             assert re.search(rf"^\[{k}\] `(metric|test):[^`]*\|nerprobe:[^`]+`", text, re.M), (name, k)
     assert "demo_entity_type" in md and "test:mcnemar-exact" in md and "test:holm|m:3" in md
@@ -126,10 +131,21 @@ def test_tables_compile_with_pdflatex_and_cite_signatures(report):
 def test_numbers_in_tables_are_the_runs_numbers(report, runs):
     out, _ = report
     scores = json.loads((runs / "mem-xml" / "scores.json").read_text())
-    f1 = scores["context-only"]["coverage"]["f1_ci"]
+    f1 = scores["context-only"]["coverage"]["f1"]
     md = (out / "tables" / "probe-f1.md").read_text()
     row = next(r for r in md.splitlines() if r.startswith("| context-only [xml]"))
-    assert f"{100 * f1['estimate']:.1f} [{100 * f1['low']:.1f}, {100 * f1['high']:.1f}]" in row
+    assert f"{100 * f1['value']:.1f} [{100 * f1['low']:.1f}, {100 * f1['high']:.1f}]" in row
+    # the indicators table: one column per predictor, n/a where the run says so, with its reason under the table
+    stats = json.loads((runs / "mem-xml" / "stats.json").read_text())
+    md = (out / "tables" / "memorization.md").read_text()
+    share = stats["indicators"]["context-only"]["memory_share"]
+    row = next(r for r in md.splitlines() if "| memory share |" in r)
+    cols = [c.strip() for c in md.splitlines()[2].strip("|").split("|")]
+    assert row.strip("|").split("|")[cols.index("context-only [xml]")].strip() == \
+        f"{100 * share['value']:.1f} [{100 * share['low']:.1f}, {100 * share['high']:.1f}]"
+    na = stats["indicators"]["do-nothing"]["memory_share"]
+    assert na["value"] is None and na["reason"] in md
+    assert row.strip("|").split("|")[cols.index("do-nothing [xml]")].strip().startswith("n/a (")
 
 
 def test_untrusted_outputs_are_escaped_in_html(report):
@@ -141,13 +157,14 @@ def test_untrusted_outputs_are_escaped_in_html(report):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
     assert "http://" not in page and "https://" not in page  # nothing to fetch: the page works offline
-    assert page.count("data:image/png;base64,") == 6
+    assert page.count("data:image/png;base64,") == 8
 
 
 def test_html_renders_in_headless_chromium(report, tmp_path):
     out, _ = report
     png = tmp_path / "page.png"
-    log = screenshot(out / "index.html", png, tmp_path / "profile")
+    # the headline table and the findings come first: a tall window, so that the figures are on screen too
+    log = screenshot(out / "index.html", png, tmp_path / "profile", size="1200,4000")
     assert console_messages(log) == []
     assert pixel_std(png) > 20
     assert count_colour_pixels(png) > 5000  # the figures' coloured bars are on screen

@@ -3,7 +3,7 @@
 Report directory::
 
     index.html           self-contained page (figures embedded; opens offline)
-    report.md            findings, figure links and every table in Markdown
+    report.md            headline table, findings, figure links and every table in Markdown
     figures/<name>.{pdf,svg,png}          full page width (6.9 in)
     figures-column/<name>.{pdf,svg,png}   one column of a two-column paper (3.3 in)
     tables/<name>.{md,tex}, <name>-full.tex (table*), tables.md, tables.tex (a document that compiles with pdflatex)
@@ -18,6 +18,7 @@ from nerprobe.provenance import utc_now
 from nerprobe.reports import compare_report
 from nerprobe.reports.figures import Figure, Skipped, build_figures
 from nerprobe.reports.findings import findings as make_findings
+from nerprobe.reports.findings import headline_table
 from nerprobe.reports.html import render_html, write_html
 from nerprobe.reports.runs import Run, load_runs
 from nerprobe.reports.shapes import check_run_shapes
@@ -37,14 +38,20 @@ class Report:
     skipped: list[Skipped]
     tables: list[Table]
     findings: list[str]
+    headline: Table | None = None
 
 
 def _markdown(title: str, note: str, findings: list[str], figures: list[Figure], skipped: list[Skipped],
-              tables: list[Table]) -> str:
+              tables: list[Table], headline: Table | None = None) -> str:
+    """``report.md``: the headline table and the findings, the figures (with captions and what was not drawn), then
+    every table."""
     lines = [f"# {title}", ""]
     if note:
         lines += [note, ""]
-    lines += ["## Summary of findings", ""] + [f"- {f}" for f in findings] + ["", "## Figures", ""]
+    lines += ["## Summary of findings", ""]
+    if headline is not None:
+        lines += [headline.markdown()]
+    lines += [f"- {f}" for f in findings] + ["", "## Figures", ""]
     for f in figures:
         lines += [f"![{f.name}](figures/{f.paths['png'].name})", "", f"*{f.name}.* {f.caption}", ""]
     for s in skipped:
@@ -62,10 +69,11 @@ def build_report(run_dirs, out_dir: str | Path, *, title: str = "nerprobe report
     figures, skipped = build_figures(runs, out / "figures", extra={"compare-f1": compare_report.fig_compare})
     tables = build_tables(runs) + [t for t in (compare_report.compare_f1_table(runs),
                                                compare_report.compare_tests_table(runs)) if t is not None and t.rows]
-    write_tables(tables, out / "tables")
-    found = compare_report.compare_findings(runs) + make_findings(runs)
+    headline = headline_table(runs)
+    write_tables(([headline] if headline is not None else []) + tables, out / "tables")
+    found = make_findings(runs)  # every kind of run, the largest effects first
     md = out / "report.md"
-    atomic_write_text(md, _markdown(title, note, found, figures, skipped, tables))
+    atomic_write_text(md, _markdown(title, note, found, figures, skipped, tables, headline))
     html = write_html(out / "index.html", render_html(runs, found, figures, skipped, tables, title=title, note=note,
-                                                      created=utc_now()))
-    return Report(out, html, md, runs, figures, skipped, tables, found)
+                                                      created=utc_now(), headline=headline))
+    return Report(out, html, md, runs, figures, skipped, tables, found, headline)

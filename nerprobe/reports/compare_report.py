@@ -109,8 +109,11 @@ def fig_compare(runs, ctx):
                               f"{figures.CI_BOOTSTRAP}.", sorted(set(df["signature"])))
 
 
-def compare_findings(runs: list[Run]) -> list[str]:
-    """One sentence per compare run: the best system, and the tests of its family that came out significant."""
+def compare_finding_items(runs: list[Run]) -> list:
+    """One ``findings.Finding`` per compare run: the best system, and the tests of its family that came out
+    significant (the effect: the largest significant difference, 0 without one)."""
+    from nerprobe.reports.findings import Finding
+
     out = []
     for r in compare_runs(runs):
         systems = r.stats["systems"]
@@ -122,9 +125,16 @@ def compare_findings(runs: list[Run]) -> list[str]:
         f1 = ci_text(s["scores"]["micro"]["f1"], ci["low"], ci["high"])
         sentence = (f"On {corpus_name(r)}, the best system is {best} at {f1} micro-F1; of the {fam['m']} tests in the declared family '{fam['declared']}', {len(worse)} "
                     "differ significantly after Holm's correction")
+        effect = 0.0
         if worse:
             big = max(worse, key=lambda c: abs(c["difference"]))
+            effect = abs(float(big["difference"]))
             sentence += (f", the largest {big['b']} against {big['a']}: {pct(big['difference'], True)} points "
                          f"(Holm p = {p_text(big['p_holm'])})")
-        out.append(sentence + ".")
+        out.append(Finding(effect, sentence + "."))
     return out
+
+
+def compare_findings(runs: list[Run]) -> list[str]:
+    """One sentence per compare run (``compare_finding_items``)."""
+    return [f.text for f in compare_finding_items(runs)]

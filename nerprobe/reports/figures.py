@@ -285,33 +285,79 @@ def fig_strata(runs, ctx):
                       f"{CI_BOOTSTRAP}.", _sigs(df))
 
 
+def _indicator_figure(runs, ctx, memory: bool):
+    """The memory indicators (``memory``) or the descriptive ones of the memorization runs, one panel each, every
+    predictor in its look; n/a where an indicator has too little support. A ``Drawn`` or why it was skipped."""
+    df = frames.indicators(runs)
+    specs = [s for s in frames.indicator_specs(runs) if bool(s.get("memory")) == memory]
+    if df.empty or not specs:
+        return f"no {'memory' if memory else 'descriptive'} indicator in the memorization runs"
+    titles = {s["name"]: frames.indicator_title(s["name"]) for s in specs}
+    df = df[df["indicator"].isin(set(titles))]
+    df = df.assign(panel=df["indicator"].map(titles))
+    rows, labels = _system_rows(df)
+    values = [100 * float(v) for v in pd.concat([df["low"], df["high"], df["estimate"]]).dropna()]
+
+    def decorate(ax, _):
+        ax.axvline(0, color="0.3", lw=0.7, ls="--", zorder=1)
+
+    fig = _facets(ctx, df, panel="panel", panels=list(titles.values()), row="system", rows=rows, hue="predictor",
+                  dodge=False, hue_order=_ordered(df["predictor"]), xlabel="indicator (%)", row_labels=labels,
+                  signed=True, lim=_signed_lim(values + [0.0, 100.0]), decorate=decorate)
+    return Drawn(fig, _indicator_caption(memory), _sigs(df))
+
+
+def _indicator_caption(memory: bool) -> str:
+    what = ("The memory indicators of each predictor (high = the memory end): the lookup memorizer must sit at the "
+            "memory end, the context-only control at the context end, the form-only control at the floor that name "
+            "form alone explains" if memory else
+            "The descriptive indicators of each predictor (estimates only; name form or the cost of replacement "
+            "confound them on their own, see the memory indicators)")
+    return (f"{what}; n/a: too little support (the reason is in the indicators table); whiskers: 95% percentile "
+            "bootstrap CIs over the units each indicator rests on (items, sentences or matched pairs).")
+
+
+def fig_indicators(runs, ctx):
+    """The memory indicators (those the declared tests are about) of every predictor."""
+    return _indicator_figure(runs, ctx, memory=True)
+
+
+def fig_descriptive_indicators(runs, ctx):
+    """The descriptive indicators (estimates, not tested against the controls) of every predictor."""
+    return _indicator_figure(runs, ctx, memory=False)
+
+
 def fig_type_swaps(runs, ctx):
+    """The memory share (with its CI) and the share of swapped spans per outcome (counts), per predictor."""
     df = frames.type_swaps(runs)
     if df.empty:
         return "no type-swaps probe in the memorization runs"
-    panels = ["context label", "memorized label"]
+    titles = {"memory_share": "memory share", **frames.SWAP_OUTCOMES}
+    panels = [titles[k] for k in titles if k in set(df["rate"])]
     rows, labels = _system_rows(df)
     fig = _facets(ctx, _systems_frame(df, "rate_title", panels), panel="rate_title", panels=panels, row="system",
                   rows=rows, hue="predictor", dodge=False, hue_order=_ordered(df["predictor"]),
-                  xlabel="share of swapped entities (%)", row_labels=labels)
-    return Drawn(fig, "Training mentions placed in contexts of another type: the share labelled as the context implies "
-                      f"and the share labelled as memorized from training; whiskers: 95% percentile bootstrap CIs "
-                      "over entities.", _sigs(df))
+                  xlabel="share (%)", row_labels=labels)
+    return Drawn(fig, "Training names placed in a context that implies another type. Memory share: memorized / "
+                      "(memorized + context) label among the swapped spans labelled with either (n/a: fewer than 20 "
+                      "such spans); whiskers: 95% percentile bootstrap CIs over swapped sentences. The other panels "
+                      "split all swapped spans by outcome (counts, no interval).", _sigs(df))
 
 
 def fig_pair_lookup(runs, ctx):
+    """Accuracy per pair-lookup arm, per predictor."""
     df = frames.pair_lookup(runs)
     if df.empty:
         return "no pair-lookup probe in the memorization runs"
-    panels = ["training entity, alone", "training entity, in context", "held-out entity, alone",
-              "held-out entity, in context"]
+    panels = [t for t in frames.PAIR_ARMS.values() if t in set(df["condition"])]
     rows, labels = _system_rows(df)
     fig = _facets(ctx, _systems_frame(df, "condition", panels), panel="condition", panels=panels, row="system",
                   rows=rows, hue="predictor", dodge=False, hue_order=_ordered(df["predictor"]), xlabel="accuracy (%)",
                   row_labels=labels)
-    return Drawn(fig, "Accuracy on entities presented alone (pure lookup) and in their sentence, for training and "
-                      "held-out entities (n/a: the run holds no such entity); whiskers: 95% percentile bootstrap CIs "
-                      "over entities.", _sigs(df))
+    return Drawn(fig, "Accuracy on training and held-out names matched on label, token count and casing shape, "
+                      "presented alone (pure lookup) and in a sentence the model was not trained on; and on training "
+                      "names in their own training sentence (sentence recall, a different thing); n/a: the run holds "
+                      "no such name; whiskers: 95% percentile bootstrap CIs over items.", _sigs(df))
 
 
 def fig_formats(runs, ctx):
@@ -380,13 +426,13 @@ def fig_learning_forgetting(runs, ctx):
     ret = ret[ret["adapter"].isin(set(lf["adapter"]))].copy()
     ret["row"] = ret["task"] + " · " + ret["metric"]
     adapters = _ordered(lf["adapter"])
-    gain = pd.DataFrame({"adapter": lf["adapter"], "estimate": lf["gain"], "low": lf["gain_low"],
-                         "high": lf["gain_high"]})
+    gain = _learning_rows(lf)
+    learn_rows = _ordered(gain["row"])
     task_rows = _ordered(ret["row"])
     labels = [_wrap(r, 1.3) for r in task_rows]
     lines = max((lab.count("\n") + 1 for lab in labels), default=1)
     row_h = max(0.12 * lines + 0.04, 0.09 * len(adapters) + 0.06)
-    h_gain = 0.18 * len(adapters) + 0.5
+    h_gain = 0.18 * len(learn_rows) + 0.5
     h_ret = row_h * len(task_rows) + 0.5
     stacked = ctx.layout == "column"
     if stacked:
@@ -395,13 +441,12 @@ def fig_learning_forgetting(runs, ctx):
     else:
         fig, (a1, a2) = ctx.plt.subplots(1, 2, figsize=(ctx.width, max(h_gain, h_ret) + 0.45),
                                          gridspec_kw={"width_ratios": [1, 1.4]})
-    _dot_axis(a1, gain, rows=adapters, row="adapter", hue="adapter", hue_order=adapters, looks=ctx.looks,
+    _dot_axis(a1, gain, rows=learn_rows, row="row", hue="look", hue_order=_ordered(gain["look"]), looks=ctx.looks,
               dodge=False)
-    a1.set_yticklabels(adapters)
-    _pct_axis(a1, True, _signed_lim([100 * float(v) for v in pd.concat([gain["low"], gain["high"]]).dropna()]))
-    a1.axvline(0, color="0.3", lw=0.7, ls="--", zorder=1)
+    a1.set_yticklabels([_wrap(r, 1.3) for r in learn_rows])
+    _pct_axis(a1)
     a1.set_title("learning")
-    a1.set_xlabel("NER F1 gain over base (points)")
+    a1.set_xlabel("NER F1 on the test sentences (%)")
     _dot_axis(a2, ret, rows=task_rows, row="row", hue="adapter", hue_order=adapters, looks=ctx.looks,
               filled="reject")
     a2.set_yticklabels(labels)
@@ -410,14 +455,29 @@ def fig_learning_forgetting(runs, ctx):
     a2.set_title("forgetting")
     a2.set_xlabel("retention Δ tuned − base (points)")
     _legend(fig, ctx, adapters)
-    return Drawn(fig, "Per adapter, learning (NER F1 gain over its base on the original test sentences) beside "
-                      "forgetting (the change on each general task; filled: Holm-significant); whiskers: 95% CIs of "
-                      "the paired difference (percentile bootstrap for F1, Tango's score interval for binary "
-                      "retention metrics, paired bootstrap otherwise).",
-                 _sigs(lf, "gain_signature") + _sigs(ret))
+    return Drawn(fig, "Per adapter, learning (NER F1 of the adapter and of its base on the original test sentences, "
+                      "each with its own 95% percentile bootstrap CI: the gain is the distance between them, not a "
+                      "paired test) beside forgetting (the change on each general task; filled: Holm-significant); "
+                      "whiskers: 95% CIs (of each F1; of the paired difference for retention: Tango's score interval "
+                      "for binary metrics, paired bootstrap otherwise).",
+                 _sigs(lf) + _sigs(ret))
+
+
+def _learning_rows(lf: pd.DataFrame) -> pd.DataFrame:
+    """The learning panel's points: per adapter, its base's F1 and its own (each with its CI); ``look`` names the
+    series (the base's look for the base, the adapter's for the adapter)."""
+    rows = []
+    for _, r in lf.iterrows():
+        rows.append({"row": f"{r['adapter']}: base", "look": r["base"], "estimate": r["base_f1"],
+                     "low": r["base_low"], "high": r["base_high"]})
+        rows.append({"row": f"{r['adapter']}: tuned", "look": r["adapter"], "estimate": r["tuned"],
+                     "low": r["tuned_low"], "high": r["tuned_high"]})
+    return pd.DataFrame(rows)
 
 
 FIGURE_BUILDERS = {
+    "indicators": fig_indicators,
+    "descriptive-indicators": fig_descriptive_indicators,
     "probe-f1": fig_probe_f1,
     "strata-recall": fig_strata,
     "type-swaps": fig_type_swaps,

@@ -48,7 +48,15 @@ figcaption { font-size: .85rem; color: #444; } .findings li { margin: .3rem 0; }
 <p class="sub">Built from {{ runs|length }} run director{{ 'y' if runs|length == 1 else 'ies' }} alone (no model loaded,
 nothing regenerated){% if created %}, {{ created }}{% endif %}. {{ note }}</p>
 
+{% macro render_table(t) %}
+<h3 id="tab-{{ t.name }}">{{ t.title }}</h3>
+<div class="scroll"><table><thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>{% for r in t.rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
+<div class="notes">{% for n in t.notes %}<div>{{ n }}</div>{% endfor %}
+{% for k, s in t.keys.items() %}<div>[{{ k }}] <code>{{ s }}</code></div>{% endfor %}</div>
+{% endmacro %}
 <h2 id="findings">Summary of findings</h2>
+{% if headline %}{{ render_table(headline) }}{% endif %}
 {% if findings %}<ul class="findings">{% for f in findings %}<li>{{ f }}</li>{% endfor %}</ul>
 {% else %}<p>No finding: the runs hold no comparison.</p>{% endif %}
 
@@ -60,13 +68,6 @@ nothing regenerated){% if created %}, {{ created }}{% endif %}. {{ note }}</p>
 {% endfor %}
 {% if skipped %}<p class="notes">Not drawn: {% for s in skipped %}{{ s.name }} ({{ s.reason }}){% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 
-{% macro render_table(t) %}
-<h3 id="tab-{{ t.name }}">{{ t.title }}</h3>
-<div class="scroll"><table><thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for r in t.rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
-<div class="notes">{% for n in t.notes %}<div>{{ n }}</div>{% endfor %}
-{% for k, s in t.keys.items() %}<div>[{{ k }}] <code>{{ s }}</code></div>{% endfor %}</div>
-{% endmacro %}
 
 <h2 id="probes">Memorization probes</h2>
 {% for t in probe_tables %}{{ render_table(t) }}{% else %}<p>No memorization run.</p>{% endfor %}
@@ -100,8 +101,9 @@ def _env() -> jinja2.Environment:
 
 def render_html(runs: list[Run], findings: list[str], figures: list[Figure], skipped: list[Skipped],
                 tables: list[Table], *, title: str = "nerprobe report", note: str = "",
-                created: str | None = None, n_samples: int = 5) -> str:
-    """The whole page as a string (figures read from their PNG files and embedded)."""
+                created: str | None = None, n_samples: int = 5, headline: Table | None = None) -> str:
+    """The whole page as a string (figures read from their PNG files and embedded); ``headline`` is shown with the
+    findings."""
     figs = [{"name": f.name, "caption": f.caption, "signatures": f.signatures,
              "files": ", ".join(f"figures/{p.name}" for p in f.paths.values())
              + "".join(f", {p.parent.name}/{p.name}" for p in f.column_paths.values()),
@@ -120,10 +122,10 @@ def render_html(runs: list[Run], findings: list[str], figures: list[Figure], ski
                                                "output": str(g.get("output", ""))} for g in items]})
     run_views = [{"name": r.name, "kind": r.kind, "path": str(r.path), "command": str(r.manifest.get("command", "")),
                   "manifest": json.dumps(r.manifest, indent=2, ensure_ascii=False, default=str)} for r in runs]
-    probe_names = {"probe-f1", "memorization", "comparisons"}
+    probe_names = {"memorization", "probe-f1", "comparisons"}
     compare_names = {"compare-f1", "compare-tests"}
     return _env().from_string(TEMPLATE).render(
-        title=title, note=note, created=created, findings=findings, figures=figs, skipped=skipped,
+        title=title, note=note, created=created, findings=findings, headline=headline, figures=figs, skipped=skipped,
         probe_tables=[t for t in tables if t.name in probe_names],
         compare_tables=[t for t in tables if t.name in compare_names],
         retention_tables=[t for t in tables if t.name not in probe_names | compare_names], samples=samples,

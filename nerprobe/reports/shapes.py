@@ -15,10 +15,11 @@ from nerprobe.safe_io import quote
 
 #: Builders that read a run's results, each on a list of runs.
 _READERS = (
-    frames.probe_f1, frames.strata_recall, frames.type_swaps, frames.pair_lookup, frames.memorization_comparisons,
-    frames.memorization_summary, frames.retention_rows, frames.learning_forgetting, tables.build_tables,
-    findings.findings, compare_report.systems_frame, compare_report.tests_frame, compare_report.compare_f1_table,
-    compare_report.compare_tests_table, compare_report.compare_findings,
+    frames.probe_f1, frames.strata_recall, frames.indicators, frames.beyond_form, frames.type_swaps,
+    frames.pair_lookup, frames.memorization_comparisons, frames.retention_rows, frames.learning_forgetting,
+    tables.build_tables, findings.findings, findings.headline_table, compare_report.systems_frame,
+    compare_report.tests_frame, compare_report.compare_f1_table, compare_report.compare_tests_table,
+    compare_report.compare_findings,
 )
 _SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
 

@@ -19,7 +19,7 @@ class SignatureKeys:
         """The keys of the given signatures joined by ``,`` (missing ones are skipped); '' when there is none."""
         out = []
         for sig in signatures:
-            if not sig:
+            if not isinstance(sig, str) or not sig:  # None, or NaN from a frame column
                 continue
             if sig not in self._keys:
                 n = len(self._keys)

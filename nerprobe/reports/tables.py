@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nerprobe.reports import frames
+from nerprobe.reports import frames, style
 from nerprobe.reports.runs import Run
 from nerprobe.reports.signatures import SignatureKeys
 from nerprobe.safe_io import atomic_write_text
@@ -78,7 +78,7 @@ def _text_pt(text: str, size_pt: float) -> float:
     return (w + (4.5 if text[:1] in "-−" else 0.0)) * size_pt / 10.0
 
 
-_CI = re.compile(r"^(?P<est>[+\-−]?\d[\d.]*)\s+\[(?P<ci>[^\]]*)\](?P<star>\*?)$")
+_CI = re.compile(r"^(?P<est>[+\-−]?\d[\d.]*)\s+\[(?P<ci>[^\]]*)\](?P<star>[*‡]*)$")
 _SCI = re.compile(r"(?<![\w.])(\d(?:\.\d+)?)e([+-]?)0*(\d+)(?![\w.])")
 _MINUS = re.compile(r"(?<![\w.)\]{^])-(?=\d)")
 
@@ -197,7 +197,7 @@ def _breakable(tex: str) -> str:
 
 
 def _numeric_col(t: "Table", i: int) -> bool:
-    vals = [r[i] for r in t.rows if r[i] not in ("", "-")]
+    vals = [r[i] for r in t.rows if r[i] not in ("", "-") and not r[i].startswith("n/a")]
     return bool(vals) and all(v[:1].isdigit() or v[:1] in "+-−." for v in vals)
 
 
@@ -284,7 +284,8 @@ def probe_f1_table(runs: list[Run]) -> Table | None:
         by = {r["probe"]: r for _, r in g.iterrows()}
         cells = [ci_text(by[p]["estimate"], by[p]["low"], by[p]["high"]) if p in by else "-" for p in probes]
         t.rows.append([system] + cells + [t.keys.key(*[by[p]["signature"] for p in probes if p in by])])
-    failed = df[df["failed_share"].fillna(0) > 0]
+    # the do-nothing control writes nothing by design: its "failed" parses say nothing about the format
+    failed = df[(df["failed_share"].fillna(0) > 0) & (df["predictor"].map(style.role) != "nothing")]
     if not failed.empty:
         worst = failed.sort_values("failed_share", ascending=False).iloc[0]
         t.notes.append(f"Outputs that failed to parse count as predicting nothing (worst: {worst['system']} on "
@@ -292,37 +293,105 @@ def probe_f1_table(runs: list[Run]) -> Table | None:
     return t
 
 
+class NaNotes:
+    """Numbers the reasons of ``n/a`` cells: ``cell(reason, who)`` gives ``n/a (k)``, one ``k`` per distinct reason;
+    ``notes()`` lists ``(k) reason: who, ...`` under the table."""
+
+    def __init__(self) -> None:
+        self._by: dict[str, list[str]] = {}
+
+    def cell(self, reason, who: str | None = None) -> str:
+        """The text of an n/a cell whose reason is ``reason`` (``who`` names the cell in the note; None where the
+        reason names it already)."""
+        reason = str(reason) if _ok(reason) and reason else "not available"
+        whos = self._by.setdefault(reason, [])
+        if who and who not in whos:
+            whos.append(who)
+        return f"n/a ({list(self._by).index(reason) + 1})"
+
+    def notes(self) -> list[str]:
+        """One note per reason, in first-use order."""
+        return [f"({k}) n/a: {reason}" + (f" [{'; '.join(whos)}]." if whos else ".")
+                for k, (reason, whos) in enumerate(self._by.items(), 1)]
+
+
+def _estimate_cell(row, na: NaNotes, who: str | None, signed: bool = False) -> str:
+    """``value [low, high]`` in percent, or ``n/a (k)`` with the reason numbered in ``na``."""
+    if not _ok(row.get("estimate")):
+        return na.cell(row.get("reason"), who)
+    return ci_text(row["estimate"], row.get("low"), row.get("high"), signed)
+
+
+def _marks(comps: pd.DataFrame, run: str, predictor: str, indicator: str) -> str:
+    """``*`` when the predictor's declared test against the form-only control on ``indicator`` is Holm-significant,
+    ``‡`` when its test against its base is."""
+    if comps.empty:
+        return ""
+    mine = comps[(comps["run"] == run) & (comps["b"] == predictor) & (comps["indicator"] == indicator)
+                 & comps["in_family"] & comps["reject"]]
+    kinds = set(mine["kind"])
+    return ("*" if "beyond_form" in kinds else "") + ("‡" if "tuned_vs_base" in kinds else "")
+
+
+def _predictor_order(df: pd.DataFrame) -> list[str]:
+    """Systems in the order subjects, base, controls (each in order of appearance)."""
+    rank = {"subject": 0, "base": 1, "control": 2}
+    first = df.drop_duplicates("system")
+    return list(first.sort_values("role", key=lambda s: s.map(rank).fillna(3), kind="stable")["system"])
+
+
 def indicators_table(runs: list[Run]) -> Table | None:
-    """The memorization indicators per predictor, with CIs and the position between the two ends."""
-    df = frames.memorization_summary(runs)
+    """The memorization indicators (rows; memory indicators first, grouped by kind) of every predictor (columns:
+    subjects, base, the controls), each with its 95% CI; ``n/a (k)`` where an indicator has too little support, the reason in note
+    ``(k)``; ``*``/``‡`` where a subject's declared test against the form-only control / its base is
+    Holm-significant."""
+    df = frames.indicators(runs)
     if df.empty:
         return None
     comps = frames.memorization_comparisons(runs)
-    t = Table("memorization", "Memorization indicators (%, 95% CI); position: 0 = reads the context, 1 = memorizer",
-              ["predictor", "F1 drop (unseen entities)", "memorized label (type swaps)", "pair-lookup gain",
-               "position", "sig."], [])
-    marked = False
-    for _, r in df.iterrows():
-        drop, mem, gain = _d(r, "f1_drop"), _d(r, "memory_following"), _d(r, "pair_lookup_gain")
-        star = ""
-        if not comps.empty:
-            c = comps[(comps["run"] == r["run"]) & (comps["kind"] == "original_vs_unseen")
-                      & (comps["name"].str.startswith(f"{r['predictor']}:"))]
-            if not c.empty and bool(c["reject"].iloc[0]):
-                star, marked = "*", True
-        pos = r.get("mean_position")
-        t.rows.append([r["system"], ci_text(drop.get("estimate"), drop.get("low"), drop.get("high"), True) + star,
-                       ci_text(mem.get("estimate"), mem.get("low"), mem.get("high")),
-                       pct(gain.get("estimate"), True), "-" if not _ok(pos) else f"{pos:.2f}",
-                       t.keys.key(drop.get("signature"), mem.get("signature"), gain.get("signature"))])
-    if marked:
-        t.notes.append("* the F1 drop is significant (paired bootstrap, Holm-adjusted p < 0.05 across the run's "
-                       "declared family of tests).")
+    systems = _predictor_order(df)
+    specs = frames.indicator_specs(runs)
+    specs = [s for s in specs if s.get("memory")] + [s for s in specs if not s.get("memory")]
+    t = Table("memorization", "Memorization indicators (%, 95% bootstrap CI) of each predictor",
+              ["kind", "indicator"] + systems + ["sig."], [], group=0)
+    na, marked = NaNotes(), set()
+    for spec in specs:
+        mine = df[df["indicator"] == spec["name"]]
+        by = {r["system"]: r for _, r in mine.iterrows()}
+        cells = []
+        for system in systems:
+            r = by.get(system)
+            if r is None:
+                cells.append("-")
+                continue
+            mark = _marks(comps, r["run"], r["predictor"], spec["name"]) if _ok(r["estimate"]) else ""
+            marked |= set(mark)
+            cells.append(_estimate_cell(r, na, f"{system}, {frames.indicator_title(spec['name'])}",
+                                        signed=signed_indicator(spec["name"], mine)) + mark)
+        kind = "memory indicators" if spec.get("memory") else "descriptive indicators"
+        t.rows.append([kind, frames.indicator_title(spec["name"])] + cells + [t.keys.key(*mine["signature"].dropna())])
+    t.notes += [f"{frames.indicator_title(s['name'])}: {s['title']} (conditioned on {s['conditioned_on']})."
+                for s in specs]
+    if "*" in marked:
+        t.notes.append("* the subject's test against the form-only control is significant (Holm-adjusted p < 0.05 "
+                       "across the run's declared family).")
+    if "‡" in marked:
+        t.notes.append("‡ the subject's test against its base is significant (Holm-adjusted p < 0.05 across the "
+                       "run's declared family).")
+    t.notes += na.notes()
     return t
 
 
+def signed_indicator(indicator: str, df: pd.DataFrame) -> bool:
+    """True when an indicator is a difference (it can be negative: its values carry a sign)."""
+    vals = pd.concat([df["estimate"], df["low"]]).dropna()
+    return bool(len(vals) and (vals < 0).any()) or any(w in indicator for w in ("gain", "gap", "effect", "drop"))
+
+
 def comparisons_table(runs: list[Run]) -> Table | None:
-    """Every paired comparison of the memorization runs: scores, difference [CI], p, Holm p."""
+    """The declared tests of the memorization runs (values of a and b, difference b − a [paired CI], p, Holm p),
+    then the beyond-form estimates the family does not test (marked †: a CI, no p); ``n/a (k)`` with the reason
+    where a side has too little support."""
     df = frames.memorization_comparisons(runs)
     if df.empty:
         return None
@@ -331,18 +400,28 @@ def comparisons_table(runs: list[Run]) -> Table | None:
               "each run's declared family)",
               (["run"] if many else []) + ["comparison", "a", "b", "b − a", "p", "p (Holm)", "sig."], [],
               group=0 if many else None)
+    na = NaNotes()
     for _, r in df.iterrows():
         star = "*" if r["reject"] else ""
-        name = r["name"] + ("" if r["in_family"] else " †")
-        t.rows.append(([r["run"]] if many else []) + [name, pct(r["score_a"]), pct(r["score_b"]),
-                      ci_text(r["estimate"], r["low"], r["high"], True) + star, p_text(r["p"]), p_text(r["p_holm"]),
+        name = _comparison_name(r) + ("" if r["in_family"] else " †")
+        diff = _estimate_cell(r, na, None, signed=True) + (star if _ok(r["estimate"]) else "")
+        t.rows.append(([r["run"]] if many else []) + [name, pct(r["score_a"]), pct(r["score_b"]), diff,
+                      p_text(r["p"]), p_text(r["p_holm"]),
                       t.keys.key(r["signature"], r["holm_signature"] if r["in_family"] else None)])
     if df["reject"].any():
         t.notes.append("* Holm-adjusted p < 0.05.")
     if not df["in_family"].all():
-        t.notes.append("† not in the declared family of tests (the subject against its base and each control per "
-                       "probe set, and its own F1 drop): an estimate with its CI, not a test.")
+        t.notes.append("† not in the declared family of tests (each subject against its base and the form-only "
+                       "control on every memory indicator, and subjects against each other): an estimate of the "
+                       "difference from the form-only control with its CI, not a test.")
+    t.notes += na.notes()
     return t
+
+
+def _comparison_name(r) -> str:
+    """``b vs a: indicator`` with the indicator's display name."""
+    ind = r.get("indicator")
+    return f"{r['b']} vs {r['a']}: {frames.indicator_title(ind)}" if _ok(ind) and ind else str(r["name"])
 
 
 def retention_table(runs: list[Run]) -> Table | None:
@@ -370,22 +449,27 @@ def retention_table(runs: list[Run]) -> Table | None:
 
 
 def learning_table(runs: list[Run]) -> Table | None:
-    """Learning (NER F1 gain over the base) against forgetting (mean retention Δ) per adapter."""
+    """Learning (NER F1 of the adapter and of its base, each with its CI) against forgetting (mean retention Δ) per
+    adapter."""
     df = frames.learning_forgetting(runs)
     if df.empty:
         return None
-    t = Table("learning-forgetting", "Learning vs forgetting per adapter (percentage points)",
-              ["adapter", "format", "NER F1 gain [95% CI]", "mean retention Δ", "range of Δ", "tasks worse", "sig."],
-              [])
+    t = Table("learning-forgetting", "Learning vs forgetting per adapter (%, Δ in percentage points)",
+              ["adapter", "format", "NER F1 base", "NER F1 tuned", "gain", "mean retention Δ", "range of Δ",
+               "tasks worse", "sig."], [])
     for _, r in df.iterrows():
-        t.rows.append([r["adapter"], str(r["format"]), ci_text(r["gain"], r["gain_low"], r["gain_high"], True),
-                       pct(r["forgetting"], True), f"{pct(r['forgetting_min'], True)} to {pct(r['forgetting_max'], True)}",
-                       f"{r['n_worse']} of {r['n_tasks']}", t.keys.key(r["gain_signature"])])
+        t.rows.append([r["adapter"], str(r["format"]), ci_text(r["base_f1"], r["base_low"], r["base_high"]),
+                       ci_text(r["tuned"], r["tuned_low"], r["tuned_high"]), pct(r["gain"], True),
+                       pct(r["forgetting"], True),
+                       f"{pct(r['forgetting_min'], True)} to {pct(r['forgetting_max'], True)}",
+                       f"{r['n_worse']} of {r['n_tasks']}", t.keys.key(r["signature"])])
+    t.notes.append("NER F1 on the original test sentences, each with its own 95% bootstrap CI; the gain is the "
+                   "difference of the two estimates (not a paired test: the run declares no test of F1).")
     t.notes.append("Mean retention Δ: the unweighted mean of the adapter's per-task Δ (see the retention table).")
     return t
 
 
-TABLE_BUILDERS = (probe_f1_table, indicators_table, comparisons_table, retention_table, learning_table)
+TABLE_BUILDERS = (indicators_table, probe_f1_table, comparisons_table, retention_table, learning_table)
 
 
 def build_tables(runs: list[Run]) -> list[Table]:
