@@ -362,3 +362,53 @@ def test_holm_equals_statsmodels():
             h = holm(list(p), alpha)
             assert h.reject == tuple(bool(x) for x in reject)
             assert h.adjusted == tuple(float(x) for x in adjusted)
+
+
+# -- statistics: same numbers, cheaper ------------------------------------------------------------------------------
+def test_normal_sf_equals_scipy_stats():
+    """The normal tail of the resampled p-values, without importing scipy.stats, to the last bit."""
+    import math
+
+    norm = pytest.importorskip("scipy.stats").norm
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis.significance import normal_sf
+
+    zs = [0.0, 1e-300, 0.5, 1.0, 1.96, 5.0, 8.3, 37.5, 38.5, 1e3, math.inf]
+    zs += list(np.random.default_rng(0).random(2000) * 40)
+    for z in zs:
+        assert normal_sf(z) == float(norm.sf(z)), z
+    assert math.isnan(normal_sf(math.nan))
+
+
+@pytest.mark.parametrize("n,chunk", [(1, 100), (7, 3), (300, 100), (3453, 100)])
+def test_resampled_totals_with_kept_counts_equal_fresh_draws(n, chunk, monkeypatch):
+    """Count matrices kept between calls give the totals that drawing and counting the indices again gives, cold,
+    warm, and after eviction from a small cache."""
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis import significance as sig
+
+    rng = np.random.default_rng(n)
+    stats = rng.integers(0, 4, size=(n, 3, 5))
+
+    def fresh(seed):
+        flat = stats.reshape(n, -1).astype(np.float32)
+        rows = [sig.index_counts(idx, n, np.float32) @ flat for idx in sig.resample_indices(n, 1000, seed, chunk)]
+        return np.concatenate(rows).reshape((1000,) + stats.shape[1:])
+
+    sig._COUNTS_CACHE.clear()
+    for seed in (0, 1, 0):
+        (got,) = sig.resampled_totals(stats, 1000, seed, chunk)
+        assert np.array_equal(got, fresh(seed))
+    assert (n, 1000, 0, chunk) in sig._COUNTS_CACHE
+    monkeypatch.setattr(sig, "COUNTS_CACHE_BYTES", n * 1000)  # room for one key
+    (got,) = sig.resampled_totals(stats, 1000, 2, chunk)
+    assert np.array_equal(got, fresh(2)) and list(sig._COUNTS_CACHE) == [(n, 1000, 2, chunk)]
+    sig._COUNTS_CACHE.clear()
+
+
+def test_entity_logit_fits_the_formula_api_model():
+    """``entity_logit`` builds ``Logit.from_formula``, which is what ``statsmodels.formula.api.logit`` names."""
+    smf = pytest.importorskip("statsmodels.formula.api")
+    from statsmodels.discrete.discrete_model import Logit
+
+    assert smf.logit.__func__ is Logit.from_formula.__func__ and smf.logit.__self__ is Logit
