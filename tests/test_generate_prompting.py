@@ -137,7 +137,8 @@ def test_memorization_prompts_the_adapter_as_it_was_trained(setup, tmp_path):
     assert json.loads(line)["prompt"].startswith(instruction("bracketed", demo_labelset()))
     told = run_memorization(MemorizationConfig(out=tmp_path / "b", format_name="xml", labels="PER,ORG,LOC", **cfg),
                             log=lambda m: None)["manifest"]
-    assert told["format"] == "xml" and told["prompting"]["sources"] == {"format": "given", "labels": "given"}
+    assert told["format"] == "xml" and told["prompting"]["sources"] == {"format": "given", "labels": "given",
+                                                                        "template": "default", "system": "default"}
     assert any(p.startswith("format: the adapter") for p in told["problems"])
     assert any(p.startswith("labels: the adapter") for p in told["problems"])
 

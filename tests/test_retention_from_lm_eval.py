@@ -122,3 +122,11 @@ def test_different_documents_versions_or_tasks_are_refused(runs, tmp_path):
         p.unlink()
     with pytest.raises(InputError, match="rerun lm_eval with --log_samples"):
         read_lm_eval_run(bare)
+
+
+def test_json_prints_one_object(runs, tmp_path):
+    res = runner.invoke(app, ["retention", "--from-lm-eval", str(runs["base"]), str(runs["tuned"]), "--out",
+                              str(tmp_path / "run"), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert set(data) == {"comparisons", "answer_form", "run_directory"} and len(data["comparisons"]["tuned"]) == 3

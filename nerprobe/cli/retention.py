@@ -122,6 +122,7 @@ def retention(
     out: Path = typer.Option(..., "--out", "--output_path", "--output-path", help="run directory (a rerun with the "
                              "same settings resumes)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars, lm-eval's included"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     from_lm_eval: Optional[Tuple[Path, Path]] = typer.Option(
         None, "--from-lm-eval", help="BASE_DIR TUNED_DIR: pair and test two lm-eval output folders written with "
         "--log_samples (any backend, any machine) instead of evaluating here"),
@@ -135,6 +136,7 @@ def retention(
 
     if from_lm_eval:
         _from_lm_eval(from_lm_eval, out, n_resamples=n_resamples, seed=seed, alpha=alpha, margin=margin,
+                      as_json=as_json,
                       others=[o for o, v in (("--model", model), ("--model_args", model_args), ("--tasks", tasks),
                                              ("--adapter", adapter), ("--limit", limit)) if v])
         return
@@ -171,13 +173,24 @@ def retention(
     except TooFewResamples as err:
         raise OptionError("--n-resamples", f"{err.reason} (the evaluations are saved: a rerun with the same --out "
                           "only redoes the statistics)") from None
+    if as_json:
+        print_json(result)
+        return
     for key, rows in result.rows.items():
         print_rows(rows, f"retention: base vs {key}  (Holm across the {len(rows)} tests)")
     print_forms(result.answer_form)
     console.print(f"run directory: {result.out_dir}", highlight=False)
 
 
-def _from_lm_eval(dirs, out: Path, *, n_resamples, seed, alpha, margin, others: list[str]) -> None:
+def print_json(result) -> None:
+    """``--json``: the comparisons, answer forms and run directory as one JSON object on stdout."""
+    import json
+
+    print(json.dumps({"comparisons": result.rows, "answer_form": result.answer_form,
+                      "run_directory": str(result.out_dir)}, ensure_ascii=False, default=str))
+
+
+def _from_lm_eval(dirs, out: Path, *, n_resamples, seed, alpha, margin, others: list[str], as_json=False) -> None:
     """``--from-lm-eval BASE TUNED``: the statistics of two lm-eval runs, written as a retention run directory."""
     from nerprobe.analysis.significance import TooFewResamples
     from nerprobe.errors import OptionError
@@ -195,6 +208,9 @@ def _from_lm_eval(dirs, out: Path, *, n_resamples, seed, alpha, margin, others: 
                                      margin=margin)
     except TooFewResamples as err:
         raise OptionError("--n-resamples", err.reason) from None
+    if as_json:
+        print_json(result)
+        return
     for key, rows in result.rows.items():
         print_rows(rows, f"retention: base vs {key} (from lm-eval runs; Holm across the {len(rows)} tests)")
     print_forms(result.answer_form)
