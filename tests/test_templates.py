@@ -87,3 +87,12 @@ def test_generate_with_template_and_system(model, tmp_path):
     bad = runner.invoke(app, ["generate", "--model", str(model), "--input", str(corpus), "--template", "nope",
                               "--out", str(tmp_path / "q.jsonl")])
     assert bad.exit_code == 2 and bad.output.strip().startswith("error: --template: unknown chat template 'nope'")
+
+
+@pytest.mark.parametrize("name, tail", [("llama3", "<|eot_id|>"), ("qwen", "<|im_end|>\n"), ("alpaca", "</s>\n\n"),
+                                        ("default", "</s>\n")])
+def test_training_texts_close_the_answer_as_llamafactory(name, tail):
+    from nerprobe.templates import training_texts
+
+    head, full = training_texts(resolve_template(name), P, "<PER>John</PER>", "S")
+    assert head == render_request(resolve_template(name), P, "S") and full == head + "<PER>John</PER>" + tail

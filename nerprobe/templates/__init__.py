@@ -187,3 +187,20 @@ def render_request(template: ChatTemplate | None, prompt: str, system: str | Non
     if template is None:
         return (f"{system}\n" if system else "") + prompt + "\n"
     return template.render(messages_for(prompt, system), tokenizer=tokenizer)
+
+
+def training_texts(template: ChatTemplate | None, prompt: str, response: str, system: str | None = None,
+                   tokenizer=None) -> tuple[str, str]:
+    """``(prompt text, full text)`` of one SFT example as the model reads it: the prompt through ``template`` (with
+    the generation prompt), and the whole conversation with the response closed as the template closes an assistant
+    turn (llama3 ``<|eot_id|>``, qwen ``<|im_end|>\\n``, alpaca ``eos\\n\\n``). The loss goes on the part after the prompt
+    text. Without a template: ``prompt + "\\n"`` and ``prompt + "\\n" + response``."""
+    head = render_request(template, prompt, system, tokenizer)
+    if template is None:
+        return head, head + response
+    full = template.render(messages_for(prompt, system) + [{"role": "assistant", "content": response}],
+                           tokenizer=tokenizer, add_generation_prompt=False)
+    if not full.startswith(head):
+        raise InputError(None, None, f"chat template {template.name}: the conversation does not start with the "
+                         "prompt as rendered for generation", field="template")
+    return head, full
