@@ -193,8 +193,8 @@ def training_texts(template: ChatTemplate | None, prompt: str, response: str, sy
                    tokenizer=None) -> tuple[str, str]:
     """``(prompt text, full text)`` of one SFT example as the model reads it: the prompt through ``template`` (with
     the generation prompt), and the whole conversation with the response closed as the template closes an assistant
-    turn (llama3 ``<|eot_id|>``, qwen ``<|im_end|>\\n``, alpaca ``eos\\n\\n``). The loss goes on the part after the prompt
-    text. Without a template: ``prompt + "\\n"`` and ``prompt + "\\n" + response``."""
+    turn (llama3 ``<|eot_id|>``, qwen ``<|im_end|>\\n``, alpaca ``eos\\n\\n``). The loss goes on the part after the
+    prompt text. Without a template: ``prompt + "\\n"`` and ``prompt + "\\n" + response``."""
     head = render_request(template, prompt, system, tokenizer)
     if template is None:
         return head, head + response
