@@ -1,0 +1,135 @@
+"""The exposure probe (``probes.exposure``): Min-K% / Min-K%++ of sentences under the base model against matched
+references, AUC with a bootstrap CI, guided completion.
+
+The demo check uses what the tiny base was pretrained on today: every demo *train* sentence is one of its plain-text
+pretraining documents (``models.tiny.pretraining_documents``) and no demo *test* sentence is. The probe must find
+the train sentences (AUC well above 0.5 with its CI) and leave the test sentences at chance. The demo test sentences
+that a future recipe plants into pretraining are chosen by ``planted_test_ids``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from nerprobe.data.demo import make_demo_corpus
+
+    return make_demo_corpus(seed=0, nested=False)
+
+
+def test_planted_test_ids_take_half_of_each_stratum_deterministically(demo):
+    from nerprobe.probes.exposure import planted_test_ids, planted_texts
+
+    ids = planted_test_ids(0)
+    assert ids == planted_test_ids(0) and ids != planted_test_ids(1)
+    by_id = {s.id: s for s in demo.test}
+    for stratum in (True, False):
+        total = sum(bool(s.meta.get("seen")) is stratum for s in demo.test)
+        chosen = sum(bool(by_id[i].meta.get("seen")) is stratum for i in ids)
+        assert chosen == round(total / 2)
+    assert planted_texts(0) == [s.text for s in demo.test if s.id in set(ids)]
+
+
+def test_auc_and_its_bootstrap_ci():
+    from scipy.stats import mannwhitneyu
+
+    from nerprobe.probes.exposure import auc, auc_estimate
+
+    rng = np.random.default_rng(0)
+    pos, neg = rng.normal(1, 1, 60), rng.normal(0, 1, 60)
+    u = mannwhitneyu(pos, neg).statistic
+    assert auc(pos, neg) == pytest.approx(u / 3600)
+    est = auc_estimate(pos, neg, n_resamples=500, seed=0)
+    assert est.low < est.value < est.high and est.n == 60
+    assert auc([1, 1], [1, 1]) == 0.5
+    assert auc_estimate(pos[:5], neg[:5]).value is None  # too little support: n/a, never 0
+
+
+def test_guided_completion_split_and_match():
+    from nerprobe.probes.exposure import completion_match, split_half
+
+    assert split_half("Police in Oslo arrested two men .") == ("Police in Oslo ", "arrested two men .")
+    assert completion_match(" arrested two men . And", "arrested two men .") == (True, 1.0)
+    assert completion_match(" arrested three men .", "arrested two men .") == (False, 0.75)
+
+
+def test_matched_reference_keeps_the_familiarity_of_every_name(demo):
+    from nerprobe.probes.coverage import MentionIndex
+    from nerprobe.probes.exposure import build_exposure_reference
+
+    train = list(demo.train)
+    index = MentionIndex(train)
+    test_set, ref_set = build_exposure_reference(train, demo.test, seed=0, mode="matched", index=index)
+    assert len(test_set) == len(ref_set) == test_set.params["kept"] > 150
+    train_texts = {s.text for s in train}
+    for t, r in zip(test_set.items, ref_set.items):
+        assert r.original_id == t.id and r.sentence.text != t.sentence.text
+        assert r.sentence.text not in train_texts
+        assert [e.label for e in t.sentence.entities] == [e.label for e in r.sentence.entities]
+        for e, f in zip(t.sentence.entities, r.sentence.entities):
+            old, new = t.sentence.surface(e), r.sentence.surface(f)
+            assert old != new
+            assert (index.normalize(old) in index.counts) == (index.normalize(new) in index.counts)
+
+
+@pytest.fixture(scope="module")
+def demo_exposure(demo):
+    from nerprobe.models import tiny
+    from nerprobe.models.registry import ModelSpec
+    from nerprobe.probes.exposure import run_exposure_probe
+
+    docs, _ = tiny.pretraining_documents()
+    docs = set(docs)
+    train, test = list(demo.train), list(demo.test)
+    exposed = random.Random(0).sample(train, 100)
+    assert all(s.text in docs for s in exposed) and not any(s.text in docs for s in test)
+    strata = {"exposed": [s.id for s in exposed], "unexposed": [s.id for s in test],
+              "unexposed, training names": [s.id for s in test if s.meta.get("seen")]}
+    base = ModelSpec(str(tiny.ensure_tiny_base(progress=False)))
+    matched = run_exposure_probe(base, exposed + test, None, 0, train=train, mode="matched", n_resamples=1000,
+                                 strata=strata, completion=80, device="cpu", dtype="fp32")
+    unseen = run_exposure_probe(base, exposed + test, None, 0, train=train, mode="unseen", n_resamples=1000,
+                                strata=strata, completion=False, device="cpu", dtype="fp32")
+    return matched, unseen
+
+
+def test_demo_exposed_sentences_stand_out_and_unexposed_stay_at_chance(demo_exposure):
+    matched, _ = demo_exposure
+    for score in ("min_k", "min_k_plus"):
+        exposed = matched["strata"]["exposed"][score]["auc"]
+        assert matched["strata"]["exposed"]["n"] >= 40
+        assert exposed["low"] > 0.8, exposed
+        unexposed = matched["strata"]["unexposed"][score]["auc"]
+        assert unexposed["low"] < 0.5 < unexposed["high"] and abs(unexposed["value"] - 0.5) < 0.08, unexposed
+    top = [x["id"] for x in matched["most_exposed"][:10]]
+    assert sum(i.startswith("demo-flat-train") for i in top) >= 7, top  # the most exposed are train sentences
+
+
+def test_unseen_name_reference_mistakes_name_exposure_for_sentence_exposure(demo_exposure):
+    """With every name replaced by an unseen one, test sentences that only reuse training names look exposed:
+    why ``matched`` is the default."""
+    matched, unseen = demo_exposure
+    seen_names = "unexposed, training names"
+    assert unseen["strata"][seen_names]["min_k"]["auc"]["low"] > 0.85
+    assert matched["strata"][seen_names]["min_k"]["auc"]["value"] < 0.75
+
+
+def test_demo_guided_completion_and_figure(demo_exposure, tmp_path):
+    import json
+
+    from nerprobe.reports.likelihood_figures import save_likelihood_figures
+
+    matched, _ = demo_exposure
+    comp = matched["completion"]
+    assert comp["n"] == 80 and set(comp["strata"]) == {"exposed", "unexposed", "unexposed, training names"}
+    assert comp["exact"]["test"]["value"] is not None
+    assert all(x["exact"] and x["generated"].split()[: len(x["target"].split())] == x["target"].split()
+               for x in comp["examples"])
+    back = json.loads(json.dumps(matched))
+    paths = save_likelihood_figures(exposure=back, out_dir=tmp_path)
+    assert all(p.stat().st_size > 1000 for p in paths["exposure-histograms"].values())
