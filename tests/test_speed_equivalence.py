@@ -412,3 +412,101 @@ def test_entity_logit_fits_the_formula_api_model():
     from statsmodels.discrete.discrete_model import Logit
 
     assert smf.logit.__func__ is Logit.from_formula.__func__ and smf.logit.__self__ is Logit
+
+
+# -- pairing: entities carried onto the gold text ------------------------------------------------------------------
+def test_rank_mapping_equals_offset_map():
+    """For texts equal up to case and white space, moving an entity by the rank of its non-space characters gives
+    what the per-character offset map gives, ASCII or not, entities with spaces at their ends included."""
+    from nerprobe.analysis.pairing import NonSpaceIndex, map_entity, map_entity_equal, text_offset_map
+    from nerprobe.data.model import Entity
+
+    rng = random.Random(3)
+    checked = 0
+    letters = list("aAbB.,()") + list("ΣσςİßéΩ日")
+    spaces = [" ", "  ", "\t", "\n", "\u00a0", "\u3000", ""]
+    for n in range(4000):
+        words = ["".join(rng.choices(letters[:8] if n % 2 else letters, k=rng.randint(1, 4)))
+                 for _ in range(rng.randint(1, 8))]
+        source = rng.choice(spaces[:3]) + " ".join(words)
+        target = "".join(w.swapcase() if rng.random() < 0.3 else w for w in words[:1])
+        for w in words[1:]:
+            target += rng.choice(spaces) + (w.upper() if rng.random() < 0.3 else w)
+        if squashed(source) != squashed(target):
+            continue
+        offsets = text_offset_map(source, target)
+        index = NonSpaceIndex(target)
+        for _ in range(5):
+            a = rng.randrange(len(source))
+            z = rng.randrange(a, len(source)) + 1
+            ent = Entity(a, z, "X")
+            assert map_entity_equal(ent, source, index) == map_entity(ent, source, target, offsets), (source, target, ent)
+            checked += 1
+    assert checked > 10000
+
+
+def _chat_predictions(path, records) -> None:
+    """A LLaMA-Factory generated_predictions.jsonl of (instruction, input, output) records, output predicted."""
+    with path.open("w", encoding="utf-8") as f:
+        for instruction, text, output in records:
+            f.write(json.dumps({"prompt": _chat(instruction, text), "predict": output, "label": output}) + "\n")
+
+
+def _wnut_records(data_dir):
+    """WNUT-17 test sentences re-spaced and re-cased as a model's input (punctuation glued, every third word upper
+    case), with gold rendered bracketed on that input and every fifth entity dropped."""
+    import re as _re
+
+    from nerprobe.analysis.pairing import gold_on_input
+    from nerprobe.formats import get_format
+
+    fmt = get_format("bracketed")
+    out = []
+    for k, s in enumerate(read_conll(data_dir / "wnut17" / "emerging.test.annotated", scheme="iob2").sentences):
+        text = _re.sub(r" ([.,!?])", r"\1", s.text)
+        text = " ".join(w.upper() if i % 3 == 0 else w for i, w in enumerate(text.split(" ")))
+        moved = gold_on_input(s, text)
+        if moved.text == text:
+            moved = moved.with_entities(e for i, e in enumerate(moved.entities) if (i + k) % 5)
+        out.append(("Tag the entities.", text, fmt.render(moved)))
+    return out
+
+
+@pytest.mark.parametrize("corpus", ["conll2003", "genia", "wnut17"])
+def test_score_with_rank_mapping_equals_offset_map(data_dir, tmp_path, monkeypatch, corpus):
+    """``probe score`` numbers on re-cased, re-spaced prompts: entities carried by rank equal those carried by the
+    per-character offset map (CoNLL-2003 and GENIA: the LLMs4NER bracketed test files; WNUT-17: made above)."""
+    from nerprobe.analysis import pairing
+    from nerprobe.analysis.score_files import score_files
+
+    gold = {"conll2003": data_dir / "conll2003" / "test.txt",
+            "genia": data_dir / "genia" / "nested_jsonl" / "test.jsonlines",
+            "wnut17": data_dir / "wnut17" / "emerging.test.annotated"}[corpus]
+    if corpus == "wnut17":
+        records = _wnut_records(data_dir)
+        gold_file = tmp_path / "wnut.txt"
+        from nerprobe.data.conll import write_conll
+
+        write_conll(read_conll(gold, scheme="iob2").sentences, gold_file)
+        gold = gold_file
+    else:
+        name = {"conll2003": "conll03", "genia": "genia"}[corpus]
+        alpaca = json.loads((data_dir / "llms4ner" / "data" / f"{name}_bracketed_test_alpaca.json").read_text("utf-8"))
+        records = [(r["instruction"], r["input"], r["output"]) for r in alpaca]
+    pred = tmp_path / "generated_predictions.jsonl"
+    _chat_predictions(pred, records)
+    fast = score_files(gold, pred, n_resamples=200)
+
+    class OffsetMapIndex:
+        def __init__(self, text):
+            self.text = text
+
+    def by_offset_map(ent, source, index):
+        offsets = pairing.text_offset_map(source, index.text)
+        return pairing.map_entity(ent, source, index.text, offsets)
+
+    monkeypatch.setattr(pairing, "NonSpaceIndex", OffsetMapIndex)
+    monkeypatch.setattr(pairing, "map_entity_equal", by_offset_map)
+    slow = score_files(gold, pred, n_resamples=200)
+    assert fast == slow
+    assert fast["pairing"]["text_mismatches"] == 0 and fast["scores"]["micro"]["n_gold"] > 1000

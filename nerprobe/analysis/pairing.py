@@ -29,7 +29,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Sequence
 
-from nerprobe.data.model import Entity, Sentence
+from nerprobe.data.model import Entity, Sentence, strip_span
 from nerprobe.errors import InputError
 
 KINDS = ("alpaca", "generated_predictions", "jsonl", "conll")
@@ -110,6 +110,40 @@ def map_entity(entity: Entity, source: str, target: str, offsets: dict[int, int]
     a, z = offsets[s], offsets[e - 1] + 1
     if a >= z or squashed(target[a:z]) != squashed(source[s:e]):
         return None
+    return Entity(a, z, entity.label)
+
+
+def _n_nonspace(text: str, end: int) -> int:
+    """How many non-space characters ``text[:end]`` holds (in C: the whitespace split joined)."""
+    return len("".join(text[:end].split()))
+
+
+class NonSpaceIndex:
+    """The offset in ``text`` of its ``r``-th non-space character (from 0), found by bisection over its words.
+
+    For two texts equal up to case and white space (``squashed`` equal), the ``r``-th non-space character of one
+    is the partner of the ``r``-th of the other: exactly what ``text_offset_map`` maps, without a dict entry per
+    character.
+    """
+
+    def __init__(self, text: str):
+        self.ends = list(accumulate(map(len, text.split())))
+        self.starts = list(map(_START, _RUN.finditer(text)))
+
+    def offset(self, rank: int) -> int:
+        """Where the non-space character of rank ``rank`` stands in the text."""
+        w = bisect_right(self.ends, rank)
+        return self.starts[w] + rank - (self.ends[w - 1] if w else 0)
+
+
+def map_entity_equal(entity: Entity, source: str, target: NonSpaceIndex) -> Entity | None:
+    """:func:`map_entity` for a ``source`` whose ``squashed`` text equals the target's (``target`` indexes it):
+    the same entity or None."""
+    s, e = strip_span(source, entity.start, entity.end)
+    if s >= e:
+        return None
+    a = target.offset(_n_nonspace(source, s))
+    z = target.offset(_n_nonspace(source, e) - 1) + 1
     return Entity(a, z, entity.label)
 
 
@@ -288,13 +322,22 @@ def _place(result: PairedPredictions, gold: Sentence, source_text: str, entities
     predictions stay unplaced)."""
     if source_text == gold.text:
         return tuple(entities)
-    offsets = text_offset_map(source_text, gold.text)
+    if squashed(source_text) == squashed(gold.text):  # the common case: re-cased or re-spaced, by rank
+        index = NonSpaceIndex(gold.text)
+
+        def move(ent):
+            return map_entity_equal(ent, source_text, index)
+    else:
+        offsets = text_offset_map(source_text, gold.text)
+
+        def move(ent):
+            return map_entity(ent, source_text, gold.text, offsets) if offsets is not None else None
     placed = []
     for k, ent in enumerate(entities):
         if ent.start < 0:
             placed.append(Entity(-1 - k, -1 - k, ent.label))
             continue
-        moved = map_entity(ent, source_text, gold.text, offsets) if offsets is not None else None
+        moved = move(ent)
         if moved is None:
             # Still a prediction: kept off the text (negative offsets, distinct per entity) so that it counts as a
             # false positive and can never match gold.

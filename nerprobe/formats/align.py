@@ -22,7 +22,7 @@ import difflib
 import heapq
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from nerprobe.data.model import Entity, Sentence, strip_span
 from nerprobe.formats.base import Parse, ParseStatus, unplaced_entity
@@ -195,9 +195,11 @@ def same_loose(a: str, b: str) -> bool:
 # inline formats: tokens, the markup walk, the sentence-driven search, the difflib alignment
 
 
-@dataclass(frozen=True)
-class Tok:
-    """A piece of inline output: ``text`` (one chunk), ``open`` (label or None) or ``close`` (label or None)."""
+class Tok(NamedTuple):
+    """A piece of inline output: ``text`` (one chunk), ``open`` (label or None) or ``close`` (label or None).
+
+    A named tuple (made in C) rather than a frozen dataclass: parsing makes one per chunk and markup token, and the
+    markup search one per character."""
 
     kind: str
     raw: str
@@ -207,16 +209,22 @@ class Tok:
 def tokenize(output: str, markup: re.Pattern, classify) -> list[Tok]:
     """Split ``output`` into text chunks and markup tokens; ``classify(match)`` gives ``(kind, label)``."""
     toks: list[Tok] = []
+    append = toks.append
+    new = _TUPLE_NEW  # Tok(kind, raw, label) without the Python-level __new__ of a named tuple
     pos = 0
     for m in markup.finditer(output):
-        if m.start() > pos:
-            toks.append(Tok("text", output[pos : m.start()]))
+        start, end = m.span()
+        if start > pos:
+            append(new(Tok, ("text", output[pos:start], None)))
         kind, label = classify(m)
-        toks.append(Tok(kind, m.group(0), label))
-        pos = m.end()
+        append(new(Tok, (kind, m.group(0), label)))
+        pos = end
     if pos < len(output):
-        toks.append(Tok("text", output[pos:]))
+        append(new(Tok, ("text", output[pos:], None)))
     return toks
+
+
+_TUPLE_NEW = tuple.__new__
 
 
 def _close_index(stack: Sequence[tuple[str | None, int]], label: str | None, by_label: bool) -> int | None:
@@ -238,21 +246,21 @@ def walk_markup(toks: Sequence[Tok], by_label: bool) -> tuple[str, list[tuple[in
     stack: list[tuple[str | None, int]] = []
     spans: list[tuple[int, int, str]] = []
     problems: list[str] = []
-    for t in toks:
-        if t.kind == "text":
-            plain.append(t.raw)
-            pos += len(t.raw)
-        elif t.kind == "open":
-            stack.append((t.label, pos))
+    for kind, raw, tag_label in toks:
+        if kind == "text":
+            plain.append(raw)
+            pos += len(raw)
+        elif kind == "open":
+            stack.append((tag_label, pos))
         else:
-            k = _close_index(stack, t.label, by_label)
+            k = _close_index(stack, tag_label, by_label)
             if k is None:
                 problems.append("unbalanced_tag")
                 continue
             if k != len(stack) - 1:
                 problems.append("crossing_tags")
             lab, start = stack.pop(k)
-            label = t.label if t.label is not None else lab
+            label = tag_label if tag_label is not None else lab
             if start < pos:
                 spans.append((start, pos, label))
             else:
