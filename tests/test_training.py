@@ -97,7 +97,8 @@ def test_records_longer_than_max_length_are_skipped_and_counted(tokenizer):
 def test_symbolized_records_use_letters_in_prompt_and_target(mode, demo_labelset):
     sentences = list(make_demo_corpus(0).train)[:20]
     labels, mapping = prepare_labels(demo_labelset, mode)
-    assert mapping == dict(zip(demo_labelset.names, ["A", "B", "C"]))
+    assert mapping == {"ORG": "A", "PER": "B", "LOC": "C"}  # LLMs4NER RQ3's letters, whatever the label-set order
+    assert labels.names == ("A", "B", "C")
     records = render_records(symbolize_sentences(sentences, mapping), "xml", labels)
     outputs = " ".join(r["output"] for r in records)
     assert "<A>" in outputs and "<PER>" not in outputs and "<ORG>" not in outputs
@@ -128,6 +129,60 @@ def test_llms4ner_preset_and_bad_values():
     with pytest.raises(InputError, match="symbolize 'letters' must be one of") as err:
         TrainConfig(symbolize="letters").validate()
     assert err.value.field == "symbolize"
+    with pytest.raises(InputError, match="name_refresh 'faker' must be one of") as err:
+        TrainConfig(name_refresh="faker").validate()
+    assert err.value.field == "name_refresh"
+
+
+def test_llms4ner_letters_for_conll_labels_then_the_others_in_order():
+    from nerprobe.formats.labels import LABEL_SETS, LabelSet
+
+    _, conll = prepare_labels(LABEL_SETS["conll2003"], "symbols-only")
+    assert conll == {"ORG": "A", "PER": "B", "LOC": "C", "MISC": "D"}
+    _, other = prepare_labels(LabelSet(("DATE", "PER", "GPE")), "symbols-only")
+    assert other == {"PER": "A", "DATE": "B", "GPE": "C"}
+
+
+# ---- name refresh ------------------------------------------------------------------------------------------------
+
+
+def test_refreshed_names_keep_type_shape_and_context_and_never_repeat():
+    import random
+
+    from nerprobe.data.demo import make_demo_corpus as corpus_of
+    from nerprobe.models.tiny import demo_name_words
+    from nerprobe.models.training import refresh_names
+
+    train = list(corpus_of(0).train)
+    avoid = frozenset(w.casefold() for w in demo_name_words())
+    rng, used, seen = random.Random(0), set(), []
+    for _ in range(3):  # three epochs
+        fresh = refresh_names(train, rng, used, avoid)
+        for old, new in zip(train, fresh):
+            assert [e.label for e in new.entities] == [e.label for e in old.entities]
+            names = [new.surface(e) for e in new.entities]
+            assert [len(n.split()) for n in names] == [len(old.surface(e).split()) for e in old.entities]
+            assert all(w[0].isupper() and w.casefold() not in avoid for n in names for w in n.split())
+            # the context is untouched: the text outside the entities is the same
+            strip = lambda s: [t.text for t in s.tokens if not any(e.start <= t.start < e.end for e in s.entities)]
+            assert strip(new) == strip(old)
+            seen += names
+    assert len(seen) == len(set(seen)) == len(used)  # no name twice, in an epoch or across epochs
+
+
+def test_a_nested_or_token_cutting_sentence_is_kept_or_refreshed_consistently():
+    import random
+
+    from nerprobe.data.model import Entity, Sentence
+    from nerprobe.models.training import refresh_sentence
+
+    nested = Sentence.from_tokens("n", "the Bank of Lisbon fell".split(), [(1, 4, "ORG"), (3, 4, "LOC")])
+    new = refresh_sentence(nested, random.Random(0), set())
+    org, loc = sorted(new.entities, key=lambda e: e.start)
+    assert new.surface(org).split()[1] == "of" and new.surface(org).endswith(new.surface(loc))
+    assert "Lisbon" not in new.text and "Bank" not in new.text
+    cut = Sentence("c", "Lisbonians", entities=(Entity(0, 6, "LOC"),))
+    assert refresh_sentence(cut, random.Random(0), set()) is None
 
 
 # ---- training ----------------------------------------------------------------------------------------------------
@@ -159,7 +214,7 @@ def test_manifest_records_base_data_format_labels_hyperparameters(trained, rando
     assert m["data"]["sha256"] == data_hash(sentences) and m["data"]["n_sentences"] == 16
     assert m["format"] == "xml" and m["seed"] == 7
     assert m["labels"]["names"] == list(demo_labelset.names)
-    assert m["labels"]["symbol_map"] == {"PER": "A", "ORG": "B", "LOC": "C"}
+    assert m["labels"]["symbol_map"] == {"ORG": "A", "PER": "B", "LOC": "C"}
     assert m["labels"]["prompt_names"] == ["A", "B", "C"] and m["labels"]["definitions_in_prompt"] is False
     assert m["hyperparameters"]["rank"] == 8 and m["hyperparameters"]["learning_rate"] == config.learning_rate
     assert {"torch", "transformers", "peft"} <= set(m["versions"])
@@ -177,6 +232,40 @@ def test_adapter_loads_on_its_base_and_is_refused_when_out_exists(trained, rando
     assert loaded.fingerprint
     with pytest.raises(NerprobeError, match="already exists"):
         train_lora(str(random_model), sentences, "xml", demo_labelset, path, config, progress=False)
+
+
+def test_name_refresh_run_sees_new_names_each_epoch_and_records_it(random_model, demo_labelset, tmp_path):
+    from nerprobe.models.training import refreshed_examples
+
+    sentences = list(make_demo_corpus(0).train)[:8]
+    config = TrainConfig(rank=4, alpha=8, max_steps=6, batch_size=4, logging_steps=1, warmup_ratio=0.0,
+                         name_refresh="shape", symbolize="symbols-only")
+    path = train_lora(str(random_model), sentences, "xml", demo_labelset, tmp_path / "reader", config,
+                      progress=False, avoid_words=["Lisbon"])
+    m = json.loads((path / MANIFEST_NAME).read_text())
+    assert m["name_refresh"]["mode"] == "shape" and m["name_refresh"]["epochs_rendered"] == 3
+    assert m["name_refresh"]["fresh_names"] == 3 * sum(len(s.entities) for s in sentences)
+    assert m["hyperparameters"]["name_refresh"] == "shape" and m["training"]["steps"] == 6
+    assert m["data"]["sha256"] == data_hash(sentences)  # the data it was given, before the refresh
+
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(random_model)
+    labels, mapping = prepare_labels(demo_labelset, "symbols-only")
+    data, _, _ = refreshed_examples(tok, sentences, config, "xml", labels, mapping, frozenset())
+    first = data[0]["input_ids"]
+    data.set_epoch(1)
+    assert len(data) == 8 and data[0]["input_ids"] != first  # the same sentence, other names
+
+
+def test_progress_is_plain_lines_on_stderr_when_it_is_not_a_terminal(random_model, demo_labelset, tmp_path, capfd):
+    sentences = list(make_demo_corpus(0).train)[:8]
+    config = TrainConfig(rank=4, alpha=8, max_steps=4, batch_size=4, logging_steps=1, warmup_ratio=0.0)
+    train_lora(str(random_model), sentences, "xml", demo_labelset, tmp_path / "a", config, progress=True)
+    err = capfd.readouterr().err
+    assert "train: 4 steps" in err and "train step 4/4 (epoch 2.0) loss" in err and "train: done, 4 steps" in err
+    train_lora(str(random_model), sentences, "xml", demo_labelset, tmp_path / "b", config, progress=False)
+    assert "train" not in capfd.readouterr().err
 
 
 def test_data_hash_depends_on_entities():
@@ -204,6 +293,9 @@ def test_cli_train_writes_an_adapter_and_rejects_bad_options(random_model, tmp_p
     assert "2 steps" in r.output and "PER→" in r.output
     m = json.loads((out / MANIFEST_NAME).read_text())
     assert m["hyperparameters"]["rank"] == 4 and m["labels"]["symbolize"] == "with-definitions"
+    assert "train: 2 steps" in r.output and "train: done, 2 steps" in r.output  # lines: stderr is no terminal
+    quiet = runner.invoke(app, args[:-1] + [str(tmp_path / "q"), "--max-steps", "1", "--no-progress"])
+    assert quiet.exit_code == 0 and "train step" not in quiet.output
 
     bad = runner.invoke(app, args[:-1] + [str(tmp_path / "x"), "--preset", "nope"])
     assert bad.exit_code == 2 and "--preset" in bad.output and "Traceback" not in bad.output

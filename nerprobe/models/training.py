@@ -19,13 +19,17 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from nerprobe.data.model import Entity, Sentence
 from nerprobe.errors import InputError, NerprobeError
 
 MANIFEST_NAME = "nerprobe_adapter.json"
 SYMBOLIZE_MODES = ("with-definitions", "symbols-only")
+NAME_REFRESH_MODES = ("shape",)
+#: The symbols of LLMs4NER's RQ3 (A=ORG, B=PER, C=LOC, D=MISC): these labels take their letters in this order,
+#: whatever the order of the label set; any other label follows, in the label set's order.
+LLMS4NER_SYMBOL_ORDER = ("ORG", "PER", "LOC", "MISC")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ class TrainConfig:
     ``target_modules`` is "all-linear" (PEFT's name for every linear layer but the output head) or a list of module
     names. ``max_steps`` > 0 overrides ``epochs``. ``symbolize`` renames the labels A, B, C, ... (see
     ``SYMBOLIZE_MODES``): "with-definitions" keeps the definitions in the instruction, "symbols-only" drops them.
+    ``name_refresh`` ("shape", see ``NAME_REFRESH_MODES``) renders the examples anew for every epoch with every
+    entity name replaced by a fresh made-up name of the same shape (``refresh_names``): the adapter cannot learn
+    names, only to copy them from the input and type them from their context.
     """
 
     rank: int = 16
@@ -59,6 +66,7 @@ class TrainConfig:
     max_steps: int = -1
     save_steps: int | None = None
     logging_steps: int = 10
+    name_refresh: str | None = None
 
     @classmethod
     def llms4ner(cls, **overrides: Any) -> "TrainConfig":
@@ -85,6 +93,8 @@ class TrainConfig:
             ("lr_scheduler", self.lr_scheduler in ("linear", "cosine", "constant", "constant_with_warmup"),
              "must be one of linear, cosine, constant, constant_with_warmup"),
             ("symbolize", self.symbolize in (None, *SYMBOLIZE_MODES), f"must be one of {', '.join(SYMBOLIZE_MODES)}"),
+            ("name_refresh", self.name_refresh in (None, *NAME_REFRESH_MODES),
+             f"must be one of {', '.join(NAME_REFRESH_MODES)}"),
         ]
         for name, ok, message in checks:
             if not ok:
@@ -100,11 +110,23 @@ def symbolize_sentences(sentences: Sequence[Sentence], mapping: dict[str, str]) 
     return [s.with_entities(Entity(e.start, e.end, mapping[e.label]) for e in s.entities) for s in sentences]
 
 
+def symbol_order(names: Sequence[str]) -> list[str]:
+    """The labels in the order they take the letters A, B, C, ...: ``LLMS4NER_SYMBOL_ORDER`` first, then the rest."""
+    known = [n for n in LLMS4NER_SYMBOL_ORDER if n in names]
+    return known + [n for n in names if n not in known]
+
+
 def prepare_labels(labelset, mode: str | None):
-    """``(labelset used in prompts, original → symbol mapping or None)`` for a symbolize ``mode``."""
+    """``(labelset used in prompts, original → symbol mapping or None)`` for a symbolize ``mode``.
+
+    The letters are LLMs4NER's (A=ORG, B=PER, C=LOC, D=MISC, then the other labels in label-set order); the prompt
+    label set lists A, B, C, ... in order, with the definitions only in mode "with-definitions"."""
     if mode is None:
         return labelset, None
-    return labelset.symbolized(with_definitions=(mode == "with-definitions"))
+    from nerprobe.formats.labels import LabelSet
+
+    ordered = LabelSet(tuple(symbol_order(labelset.names)), dict(labelset.definitions), dict(labelset.long_names))
+    return ordered.symbolized(with_definitions=(mode == "with-definitions"))
 
 
 def data_hash(sentences: Sequence[Sentence]) -> str:
@@ -137,6 +159,120 @@ def render_records(sentences: Sequence[Sentence], format_name: str, labelset) ->
                 f"{', '.join(labelset.names)}"
             )
     return [sft_record(s, format_name, labelset) for s in sentences]
+
+
+# ---- name refresh ------------------------------------------------------------------------------------------------
+
+_ONSETS = "b c d f g h j k l m n p r s t v w z br ch cr dr fr gr kr pl pr sh sl st tr th".split() + [""]
+_VOWELS = "a e i o u a e i o ai ea ou ie".split()
+_CODAS = ["", "", "", "n", "r", "s", "l", "m", "k", "t", "nd", "rt", "st", "x", "sh"]
+
+
+def fresh_word(like: str, rng, avoid: frozenset[str] = frozenset(), extra: int = 0) -> str:
+    """A made-up word shaped like ``like``: random syllables, about as long (``extra`` more syllables), Title-case
+    (or upper case when ``like`` is); never a word of ``avoid`` (compared case-folded)."""
+    n = max(1, min(4, round(len(like) / 3.5 + rng.uniform(-0.5, 0.5)))) + extra
+    while True:
+        w = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS) for _ in range(n))
+        if len(w) > 1 and w not in avoid:
+            return w.upper() if like.isupper() and len(like) > 1 else w.capitalize()
+
+
+def _is_name_word(word: str) -> bool:
+    return word.isalpha() and word[0].isupper()
+
+
+def refresh_sentence(s: Sentence, rng, used: set[str], avoid: frozenset[str] = frozenset()) -> Sentence | None:
+    """``s`` with the words of every outermost entity that start with a capital replaced by fresh words (``fresh_word``; the
+    other words, "of" or "11", stay); each new entity surface is not in ``used`` (and is added to it). Token spans
+    stay; None when the sentence cannot be rebuilt from its tokens (an entity that cuts a token)."""
+    spans = [s.token_span(e) for e in s.entities]
+    if not s.tokens or any(sp is None for sp in spans):
+        return None
+    words = [t.text for t in s.tokens]
+    outer = [sp for sp in set(spans) if not any(o != sp and o[0] <= sp[0] and sp[1] <= o[1] for o in spans)]
+    for a, b in sorted(outer):
+        for attempt in range(1000):  # a longer word every 10 tries: short names run out, the search never does
+            new = [fresh_word(w, rng, avoid, attempt // 10) if _is_name_word(w) else w for w in words[a:b]]
+            if " ".join(new) not in used:
+                break
+        used.add(" ".join(new))
+        words[a:b] = new
+    return Sentence.from_tokens(s.id, words, [(a, b, e.label) for (a, b), e in zip(spans, s.entities)],
+                                s.doc_id, dict(s.meta))
+
+
+def refresh_names(sentences: Sequence[Sentence], rng, used: set[str], avoid: frozenset[str] = frozenset()
+                  ) -> list[Sentence]:
+    """The sentences with fresh entity names (``refresh_sentence``); a sentence that cannot be rebuilt stays as is."""
+    out = []
+    for s in sentences:
+        new = refresh_sentence(s, rng, used, avoid)
+        out.append(s if new is None else new)
+    return out
+
+
+class EpochExamples:
+    """A training set that is a different list of examples in each epoch (``set_epoch``), all of one length."""
+
+    def __init__(self, epochs: list[list[dict]]):
+        self.epochs = epochs
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.epochs[0])
+
+    def __getitem__(self, i: int) -> dict:
+        return self.epochs[self.epoch % len(self.epochs)][i]
+
+
+def _epoch_callback(dataset: EpochExamples):
+    """A TrainerCallback that points ``dataset`` at the epoch about to start."""
+    from transformers import TrainerCallback
+
+    class SetEpoch(TrainerCallback):
+        def on_epoch_begin(self, args, state, control, **kw):
+            dataset.set_epoch(round(state.epoch or 0))
+
+    return SetEpoch()
+
+
+def epochs_to_render(config: "TrainConfig", n_examples: int) -> int:
+    """How many epochs a run of ``config`` starts over ``n_examples`` examples (the epochs ``name_refresh`` renders)."""
+    import math
+
+    if config.max_steps > 0:
+        per_epoch = max(1, math.ceil(n_examples / (config.batch_size * config.grad_accum)))
+        return max(1, math.ceil(config.max_steps / per_epoch))
+    return max(1, math.ceil(config.epochs))
+
+
+def refreshed_examples(tokenizer, sentences: Sequence[Sentence], config: "TrainConfig", format_name: str,
+                       prompt_labels, mapping: dict | None, avoid: frozenset[str]):
+    """``(EpochExamples, stats of the first epoch, refresh record for the manifest)``: each epoch's sentences with
+    fresh names (``refresh_names``, seeded by ``config.seed``), symbolized by ``mapping`` and tokenized."""
+    import random
+
+    from nerprobe.models.sft_data import build_sft_examples
+
+    rng = random.Random(f"nerprobe-name-refresh-{config.seed}")
+    used: set[str] = set()
+    n_epochs = epochs_to_render(config, len(sentences))
+    epochs, stats = [], None
+    for _ in range(n_epochs):
+        fresh = refresh_names(sentences, rng, used, avoid)
+        fresh = symbolize_sentences(fresh, mapping) if mapping else fresh
+        examples, st = build_sft_examples(tokenizer, render_records(fresh, format_name, prompt_labels),
+                                          config.max_length)
+        stats = stats or st
+        epochs.append(examples)
+    n = min(len(e) for e in epochs)
+    record = {"mode": config.name_refresh, "epochs_rendered": n_epochs, "fresh_names": len(used),
+              "avoided_words": len(avoid), "seed": config.seed}
+    return EpochExamples([e[:n] for e in epochs]), stats, record
 
 
 # ---- base model --------------------------------------------------------------------------------------------------
@@ -211,11 +347,63 @@ def _progress_callback(total_hint: int | None):
     return RichProgress()
 
 
+def _line_progress_callback(stream=None):
+    """A TrainerCallback that writes plain progress lines (for a log file, where a bar cannot show): one at the
+    start, then ``train step N/M (epoch E) loss L, R steps/s`` at the logged steps, at most about 20 in a run, and one
+    at the end with the last logged loss."""
+    import sys
+
+    from transformers import TrainerCallback
+
+    class LineProgress(TrainerCallback):
+        def __init__(self):
+            self.last = 0
+            self.loss = None
+            self.t0 = time.monotonic()
+
+        def write(self, text: str) -> None:
+            out = stream or sys.stderr
+            print(text, file=out, flush=True)
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.t0 = time.monotonic()
+            self.write(f"train: {state.max_steps} steps")
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            every = max(1, state.max_steps // 20)
+            step = state.global_step
+            if logs and "loss" in logs:
+                self.loss = logs["loss"]
+            if not logs or "loss" not in logs or (step - self.last < every and step < state.max_steps):
+                return
+            self.last = step
+            rate = step / max(time.monotonic() - self.t0, 1e-9)
+            self.write(f"train step {step}/{state.max_steps} (epoch {state.epoch or 0:.1f}) "
+                       f"loss {logs['loss']:.4f}, {rate:.2f} steps/s")
+
+        def on_train_end(self, args, state, control, **kw):
+            loss = f", last loss {self.loss:.4f}" if self.loss is not None else ""
+            self.write(f"train: done, {state.global_step} steps in {time.monotonic() - self.t0:.1f} s{loss}")
+
+    return LineProgress()
+
+
+def progress_callback(progress: bool):
+    """The progress callback of a training run: None without ``progress``, the rich bar on a terminal, plain lines
+    on stderr otherwise (a log file, a pipe)."""
+    import sys
+
+    if not progress:
+        return None
+    return _progress_callback(None) if sys.stderr.isatty() else _line_progress_callback()
+
+
 def make_trainer(model, tokenizer, examples: list[dict], output_dir: Path, *, progress: bool = True, **arguments):
     """A ``transformers.Trainer`` over tokenized causal-LM ``examples`` (input_ids, attention_mask, labels).
 
     What every nerprobe training run shares: labels padded with -100, CPU when no GPU, AdamW, no reporting
-    integrations, and the rich progress bar instead of tqdm and raw log dicts on stdout. ``arguments`` are the run's
+    integrations, and ``progress_callback`` (a rich bar on a terminal, plain lines on stderr otherwise) instead of
+    tqdm and raw log dicts on stdout. ``arguments`` are the run's
     own ``TrainingArguments`` (batch size, learning rate, schedule, seed, ...)."""
     import torch
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments
@@ -234,7 +422,7 @@ def make_trainer(model, tokenizer, examples: list[dict], output_dir: Path, *, pr
         args=args,
         train_dataset=examples,
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
-        callbacks=[_progress_callback(None)] if progress else [],
+        callbacks=[cb for cb in [progress_callback(progress)] if cb is not None],
     )
     trainer.remove_callback(PrinterCallback)
     return trainer
@@ -250,6 +438,7 @@ def train_lora(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    avoid_words: Iterable[str] = (),
 ) -> Path:
     """Fine-tune a LoRA adapter on ``train_sentences`` rendered in ``format_name``; returns the adapter directory.
 
@@ -257,7 +446,8 @@ def train_lora(
     set of the prompts (symbolized here when ``config.symbolize`` is set). The directory holds the PEFT adapter, the
     tokenizer and ``nerprobe_adapter.json``. Raises ``NerprobeError`` before any training when ``out_dir`` cannot be
     used (see :func:`check_adapter_dir`: an existing folder is replaced only with ``overwrite`` and only when
-    nerprobe wrote it) or the data cannot be used.
+    nerprobe wrote it) or the data cannot be used. With ``config.name_refresh`` each epoch sees the sentences with
+    fresh entity names (``refreshed_examples``), none of them a word of ``avoid_words`` (a test pool, say).
     """
     from peft import LoraConfig, get_peft_model
     from transformers import set_seed
@@ -283,8 +473,14 @@ def train_lora(
         tokenizer.pad_token = tokenizer.eos_token
     saved_padding_side = tokenizer.padding_side
     tokenizer.padding_side = "right"  # positions count from the first token in training; generation pads left
-    examples, sft_stats = build_sft_examples(tokenizer, records, config.max_length)
-    if not examples:
+    refresh = None
+    if config.name_refresh:
+        avoid = frozenset(w.casefold() for name in avoid_words for w in name.split())
+        examples, sft_stats, refresh = refreshed_examples(tokenizer, train_sentences, config, format_name,
+                                                          prompt_labels, mapping, avoid)
+    else:
+        examples, sft_stats = build_sft_examples(tokenizer, records, config.max_length)
+    if not len(examples):
         raise InputError(None, None, f"every training record is longer than the maximum length of "
                          f"{config.max_length} tokens", field="max_length")
 
@@ -320,6 +516,8 @@ def train_lora(
         save_steps=config.save_steps or 500,
         save_total_limit=2,
     )
+    if refresh:
+        trainer.add_callback(_epoch_callback(examples))
     t0 = time.monotonic()
     result = trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = time.monotonic() - t0
@@ -353,6 +551,8 @@ def train_lora(
         "labelset": labelset_dict(labelset),
         "prompt_labelset": labelset_dict(prompt_labels),
         "instruction": instruction(format_name, prompt_labels),
+        # None, or how the names were replaced in each epoch (the adapter never saw a training name twice)
+        "name_refresh": refresh,
         "hyperparameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
         "seed": config.seed,
         "training": {
