@@ -1,7 +1,9 @@
 """``probe demo``: the whole pipeline offline on the embedded default, ending in a report.
 
 Steps: the demo corpus; the tiny base model and one LoRA adapter per demo format (built and cached by
-``nerprobe.models.tiny`` the first time); ``probe memorization`` of each adapter against its base and the lookup
+``nerprobe.models.tiny`` the first time); the reader and symbols adapters of the first format (``demo_adapters``:
+with the memorizer, the three adapters of one base that the memorization probes are to tell apart, issue 14 and
+issue 10 §5; their folders are in ``DemoResult.adapters``); ``probe memorization`` of each adapter against its base and the lookup
 baseline; ``probe retention`` of the adapters on the local demo suite; ``probe report`` over the runs.
 
 Output directory::
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -52,12 +54,14 @@ class DemoConfig:
 
 @dataclass
 class DemoResult:
-    """Where the demo wrote its runs and report, and how long each step took (seconds)."""
+    """Where the demo wrote its runs and report, how long each step took (seconds), and the three adapters of
+    ``demo_adapters`` (``{"memorizer", "reader", "symbols"}`` → folder, in the first format of the demo)."""
 
     out: Path
     runs: list[Path]
     report: Path
     timings: dict[str, float]
+    adapters: dict[str, Path] = field(default_factory=dict)
 
 
 def _memorization(cfg: DemoConfig, fmt: str, adapter: Path, log) -> Path:
@@ -94,6 +98,21 @@ def _retention(cfg: DemoConfig, adapters: list[Path], log) -> Path:
     return out
 
 
+# ---- the three demo adapters of one base (issue 14, issue 10 §5) --------------------------------------------------
+
+#: The kinds ``demo_adapters`` builds: the memorizer (the train split as it is), the reader (fresh names in every
+#: epoch) and the symbols adapter (labels A=ORG, B=PER, C=LOC); see ``nerprobe.models.tiny.ADAPTER_KINDS``.
+ADAPTER_KINDS = ("memorizer", "reader", "symbols")
+
+
+def demo_adapters(progress: bool = True, format_name: str = "xml") -> dict[str, Path]:
+    """``{"memorizer": dir, "reader": dir, "symbols": dir}``: the three LoRA adapters of the tiny base in
+    ``format_name``, each trained once and then cached (a second call takes seconds)."""
+    from nerprobe.models.tiny import ensure_tiny_adapter
+
+    return {kind: ensure_tiny_adapter(format_name, kind=kind, progress=progress) for kind in ADAPTER_KINDS}
+
+
 def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     """Run every step (see the module docstring) and write ``cfg.out``; returns the paths and timings."""
     from nerprobe.data.demo import make_demo_corpus
@@ -109,7 +128,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
         get_format(fmt)  # an unknown format fails here, before any work
     cfg.out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    n = 4 + len(cfg.formats) * 2
+    n = 5 + len(cfg.formats) * 2
 
     def step(i: int, what: str) -> float:
         log(f"[{i}/{n}] {what}")
@@ -134,6 +153,13 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
         timings[f"adapter-{fmt}"] = time.perf_counter() - t
         i += 1
 
+    t = step(i, f"reader and symbols adapters for the {cfg.formats[0]} format (tuned once, then cached)")
+    kinds = demo_adapters(cfg.progress, cfg.formats[0])
+    for kind in ("reader", "symbols"):
+        log(f"  {kind}: {kinds[kind]}")
+    timings["adapters-reader-symbols"] = time.perf_counter() - t
+    i += 1
+
     runs = []
     for fmt, adapter in adapters.items():
         t = step(i, f"probe memorization, {fmt}: tuned vs base vs lookup baseline, {cfg.size} test sentences")
@@ -151,4 +177,4 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
     timings["report"] = time.perf_counter() - t
     for line in rep.findings:
         log(f"  • {line}")
-    return DemoResult(cfg.out, runs, rep.html, timings)
+    return DemoResult(cfg.out, runs, rep.html, timings, kinds)

@@ -29,9 +29,12 @@ def demo(tmp_path_factory, data_dir):
 def test_last_line_says_where_the_report_is(demo):
     out, text = demo
     assert text.strip().splitlines()[-1] == f"report: {out / 'report' / 'index.html'}"
-    for step in ("[1/6] demo corpus", "[2/6] tiny base model", "[3/6] LoRA adapter for the xml format",
-                 "[4/6] probe memorization, xml", "[5/6] probe retention", "[6/6] probe report"):
+    for step in ("[1/7] demo corpus", "[2/7] tiny base model", "[3/7] LoRA adapter for the xml format",
+                 "[4/7] reader and symbols adapters for the xml format", "[5/7] probe memorization, xml",
+                 "[6/7] probe retention", "[7/7] probe report"):
         assert step in text
+    # the three adapters of one base are built (and cached) for the memorization run to use
+    assert "reader: " in text and "adapter-xml-reader" in text and "adapter-xml-symbols" in text
 
 
 def test_runs_are_real_runs_of_the_tiny_model(demo):

@@ -41,12 +41,18 @@ def train(
     symbolize: Optional[str] = typer.Option(
         None, "--symbolize", help="Rename labels A, B, C, ...: with-definitions or symbols-only."
     ),
+    name_refresh: Optional[str] = typer.Option(
+        None, "--name-refresh", help="Give every entity a fresh made-up name of the same shape in every epoch "
+        "(shape): the adapter learns to copy and type names from context, not to memorize them."
+    ),
     save_steps: Optional[int] = typer.Option(None, "--save-steps", help="Checkpoint every N steps (resumable)."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an existing --out that nerprobe wrote (an adapter or run folder) once "
         "training is done; other folders are never replaced."
     ),
     lenient: bool = typer.Option(False, "--lenient", help="Skip bad records of --train instead of stopping."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="A progress bar on a terminal, a line "
+                                  "per few steps with the loss on stderr otherwise (a log file)."),
 ) -> None:
     """Fine-tune a LoRA adapter for generative NER (loss on the response only) and write its manifest."""
     from nerprobe.data.io import read_corpus
@@ -67,6 +73,7 @@ def train(
         "rank": rank, "alpha": alpha, "dropout": dropout, "learning_rate": lr, "epochs": epochs,
         "batch_size": batch_size, "grad_accum": grad_accum, "max_length": max_length, "lr_scheduler": scheduler,
         "warmup_ratio": warmup, "seed": seed, "symbolize": symbolize, "max_steps": max_steps, "save_steps": save_steps,
+        "name_refresh": name_refresh,
     }
     if target_modules is not None:
         mods = tuple(m.strip() for m in target_modules.split(",") if m.strip())
@@ -83,7 +90,8 @@ def train(
     labelset = resolve_label_set(labels, corpus.labels)
     # adapter="" keeps an alias's bundled adapter from being resolved (or built): training starts from the base
     spec = resolve(model, adapter="", format_name=format_name)
-    adapter = train_lora(spec, list(corpus), format_name, labelset, out, config, overwrite=overwrite)
+    adapter = train_lora(spec, list(corpus), format_name, labelset, out, config, overwrite=overwrite,
+                         progress=progress)
     m = read_manifest(adapter)
     t = m["training"]
     console.print(

@@ -14,13 +14,23 @@ Recipe (``RECIPE``; every constant enters the cache key):
    chat exchanges over pseudo sentences.
 4. Adapter: LoRA with ``train_lora`` (the code path of ``probe train``) on the train split in format ``format_name``
    with the PER/ORG/LOC label set (``DEMO_LABELSET``): the chat exchange instruction + sentence → tagged sentence is
-   seen only here, so the LoRA stage is what teaches the task and the format.
+   seen only here, so the LoRA stage is what teaches the task and the format. Three kinds (``ADAPTER_KINDS``),
+   the same data, format, hyperparameters and steps: the *memorizer* (the train split as it is, the adapter of
+   ``ensure_tiny_adapter(fmt)``), the *reader* (``TrainConfig.name_refresh``: in every epoch each entity gets a fresh
+   made-up name of its shape, never a word of the demo's name lists, so names cannot be memorized) and the *symbols*
+   adapter (labels A=ORG, B=PER, C=LOC as LLMs4NER RQ3, ``probe train --symbolize symbols-only``; the manifest
+   records the map).
 
 Measured on 2 idle CPU cores (2026-11-27): base 81 s, xml adapter 11 s; micro-F1 0.80 on the demo test sentences
 whose entities were all seen in training and 0.00 on those whose entities were not: the tuned tiny model writes back
 names it memorized rather than copying unseen ones, which is what the memorization probes are there to show.
+The reader, on the same base (2026-11-28, load 7-9 on 2 cores, 685 s): micro-F1 0.00 on seen and unseen test
+sentences; it tags the right type from the context but writes made-up names instead of copying them, because the
+base cannot copy a name (its echo of a test sentence is exact for 1 of 18). Issue 14's reader targets need a base
+pretrained to copy.
 
-Cache: ``$NERPROBE_CACHE`` (default ``~/.cache/nerprobe``) ``/tiny/<recipe-hash>/{base,adapter-<format>}``. The hash
+Cache: ``$NERPROBE_CACHE`` (default ``~/.cache/nerprobe``) ``/tiny/<recipe-hash>/{base,adapter-<format>,
+adapter-<format>-reader,adapter-<format>-symbols}``. The hash
 covers ``RECIPE``, the source of the modules that build the model and the data (demo, tiny, training, sft_data) and
 the rendered training texts (so a change of a format's rendering or instruction rebuilds). Builds take an exclusive
 ``fcntl.flock`` on ``<recipe-hash>/.lock`` and write to a temporary directory renamed into place, so concurrent
@@ -84,16 +94,52 @@ def demo_labelset():
     )
 
 
-def lora_config():
-    """The ``TrainConfig`` of the demo adapter (``RECIPE["lora"]``)."""
+#: The demo adapters: what each changes in ``RECIPE["lora"]`` (the same data, format, hyperparameters and steps).
+#: memorizer: the train split as it is; reader: fresh names in every epoch (``TrainConfig.name_refresh``), so that only
+#: copying and typing from context pays; symbols: labels renamed A=ORG, B=PER, C=LOC (LLMs4NER RQ3,
+#: ``probe train --symbolize symbols-only``).
+ADAPTER_KINDS = {
+    "memorizer": {},
+    "reader": {"name_refresh": "shape"},
+    "symbols": {"symbolize": "symbols-only"},
+}
+
+
+def lora_config(kind: str = "memorizer"):
+    """The ``TrainConfig`` of the demo adapter of ``kind`` (``RECIPE["lora"]`` with ``ADAPTER_KINDS[kind]``)."""
+    from dataclasses import replace
+
     from nerprobe.models.training import TrainConfig
 
     r = RECIPE["lora"]
-    return TrainConfig(
+    config = TrainConfig(
         rank=r["rank"], alpha=r["alpha"], dropout=r["dropout"], learning_rate=r["learning_rate"], epochs=r["epochs"],
         batch_size=r["batch_size"], lr_scheduler=r["lr_scheduler"], warmup_ratio=r["warmup_ratio"],
         max_length=r["max_length"], seed=r["seed"], logging_steps=5,
     )
+    return replace(config, **ADAPTER_KINDS[check_kind(kind)])
+
+
+def check_kind(kind: str) -> str:
+    """``kind`` when it is one of ``ADAPTER_KINDS``; ``InputError`` (field ``kind``) otherwise."""
+    from nerprobe.errors import InputError
+
+    if kind not in ADAPTER_KINDS:
+        raise InputError(None, None, f"unknown demo adapter kind {kind!r} (known: {', '.join(ADAPTER_KINDS)})",
+                         field="kind")
+    return kind
+
+
+def adapter_name(format_name: str, kind: str = "memorizer") -> str:
+    """The folder name of an adapter in the cache: ``adapter-<format>`` for the memorizer (as before the other
+    kinds existed), ``adapter-<format>-<kind>`` for the others."""
+    return f"adapter-{format_name}" if check_kind(kind) == "memorizer" else f"adapter-{format_name}-{kind}"
+
+
+def demo_name_words() -> list[str]:
+    """Every name of the demo's hand-made lists (first and last names, ORG stems and suffixes, locations): the
+    reader's fresh names never use one of these words, so they never come from the test pool (nor from train)."""
+    return [*demo.FIRST_NAMES, *demo.LAST_NAMES, *demo.ORG_STEMS, *demo.ORG_SUFFIXES, *demo.LOCATIONS]
 
 
 # ---- data --------------------------------------------------------------------------------------------------------
@@ -326,22 +372,24 @@ def ensure_tiny_base(*, progress: bool = True) -> Path:
     return base
 
 
-def ensure_tiny_adapter(format_name: str = "xml", *, progress: bool = True) -> Path:
-    """The local directory of the demo LoRA adapter for ``format_name``, trained and cached on first use."""
+def ensure_tiny_adapter(format_name: str = "xml", *, kind: str = "memorizer", progress: bool = True) -> Path:
+    """The local directory of the demo LoRA adapter of ``kind`` (see ``ADAPTER_KINDS``) for ``format_name``, trained
+    and cached on first use (``<cache>/tiny/<recipe-hash>/<adapter_name(format_name, kind)>``)."""
     from nerprobe.formats import get_format
     from nerprobe.models.training import train_lora
 
     get_format(format_name)  # OptionError for an unknown format
+    name = adapter_name(format_name, kind)  # InputError for an unknown kind
     base = ensure_tiny_base(progress=progress)
     root = base.parent
-    adapter = root / f"adapter-{format_name}"
+    adapter = root / name
     if adapter.is_dir():
         return adapter
     with _locked(root):
         if not adapter.is_dir():
             shutil.rmtree(adapter.with_name(adapter.name + ".partial"), ignore_errors=True)
             train_lora(
-                str(base), list(_corpus().train), format_name, demo_labelset(), adapter, lora_config(),
-                progress=progress,
+                str(base), list(_corpus().train), format_name, demo_labelset(), adapter, lora_config(kind),
+                progress=progress, avoid_words=demo_name_words(),
             )
     return adapter
