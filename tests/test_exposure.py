@@ -92,7 +92,7 @@ def demo_exposure(demo):
               "unexposed, training names": [s.id for s in test if s.meta.get("seen")]}
     base = ModelSpec(str(tiny.ensure_tiny_base(progress=False)))
     matched = run_exposure_probe(base, exposed + test, None, 0, train=train, mode="matched", n_resamples=1000,
-                                 strata=strata, completion=80, device="cpu", dtype="fp32")
+                                 strata=strata, completion=120, device="cpu", dtype="fp32")
     unseen = run_exposure_probe(base, exposed + test, None, 0, train=train, mode="unseen", n_resamples=1000,
                                 strata=strata, completion=False, device="cpu", dtype="fp32")
     return matched, unseen
@@ -126,8 +126,12 @@ def test_demo_guided_completion_and_figure(demo_exposure, tmp_path):
 
     matched, _ = demo_exposure
     comp = matched["completion"]
-    assert comp["n"] == 80 and set(comp["strata"]) == {"exposed", "unexposed", "unexposed, training names"}
-    assert comp["exact"]["test"]["value"] is not None
+    assert comp["n"] == 120 and set(comp["strata"]) == {"exposed", "unexposed", "unexposed, training names"}
+    # the base completes the second half of a sentence it was pretrained on far more often than of its reference
+    exposed, unexposed = comp["strata"]["exposed"], comp["strata"]["unexposed"]
+    assert exposed["n"] >= 25
+    assert exposed["exact"]["test"]["value"] > exposed["exact"]["reference"]["value"] + 0.15, exposed
+    assert abs(unexposed["exact"]["test"]["value"] - unexposed["exact"]["reference"]["value"]) < 0.15, unexposed
     assert all(x["exact"] and x["generated"].split()[: len(x["target"].split())] == x["target"].split()
                for x in comp["examples"])
     back = json.loads(json.dumps(matched))

@@ -6,12 +6,12 @@ the same sentence with its entities replaced (``build_exposure_reference``, with
 (``models.likelihood``): Min-K% Prob (``min_k``), Min-K%++ (``min_k_plus``) and the mean log-probability
 (``mean_logprob``); higher = more likely seen.
 
-Reference modes. ``unseen``: every entity replaced by a name training never saw (the ``unseen-entities`` set
-itself). That reference is confounded by *name* exposure: a test sentence that only reuses training names (seen by a
-model pretrained or tuned on the training text) beats a reference with fresh names although the sentence itself was
-never seen. ``matched`` (the default): each name is replaced by one of the same familiarity, a training name by
-another training name of its shape (the ``seen-replacements`` source), an unseen name by another unseen name, so the
-reference differs from the test sentence only in which names fill the slots; a sentence wins only if the model knows
+Reference modes. ``unseen``: every entity replaced by a name training never saw (the names and rules of the
+``unseen-entities`` set). That reference is confounded by *name* exposure: a test sentence that only reuses training
+names (seen by a model pretrained or tuned on the training text) beats a reference with fresh names although the
+sentence itself was never seen. ``matched`` (the default): each name is replaced by one of the same familiarity, a
+training name by another training name of its shape (the ``seen-replacements`` source, any frequency), an unseen
+name by another unseen name, so the reference differs from the test sentence only in which names fill the slots; a sentence wins only if the model knows
 that sentence (or that name in that context).
 
 Outputs (``run_exposure_probe``): per score, the AUC separating test from reference sentences (Mann-Whitney, ties
@@ -47,8 +47,7 @@ REFERENCE_MODES = ("matched", "unseen")
 TEST_SET, REFERENCE_SET = "exposure-test", "exposure-reference"
 PLANTED_SHARE = 0.5
 REFERENCE_TRIES = 10
-"""``matched`` mode draws a sentence's names anew up to this many times while the reference is a training
-sentence."""
+"""A sentence's names are drawn anew up to this many times while its reference is a training sentence."""
 
 
 # -- the demo's planted sentences ----------------------------------------------------------------------------------
@@ -84,11 +83,11 @@ def build_exposure_reference(train: Iterable[Sentence], sentences: Iterable[Sent
     """``(test_set, reference_set)`` aligned item by item: each of ``sentences`` that has entities and could be
     filled, and its reference (module docstring; ``mode`` ``matched`` or ``unseen``). Sentences without entities
     (nothing to replace), sentences the replacement rules drop and references that are a training sentence (the
-    model may have seen those; ``matched`` redraws up to ``REFERENCE_TRIES`` times first) are left out of both;
+    model may have seen those; redrawn up to ``REFERENCE_TRIES`` times first) are left out of both;
     ``params["dropped"]`` counts why. ``pool``: where unseen names come from (default: ``sentences``' own unseen
     mentions, then Faker with ``source="auto"``)."""
     from nerprobe.probes.rewrite import replace_spans, replaceable_spans
-    from nerprobe.probes.unseen_entities import SeenSource, TrainFacts, UnseenSource, build_replacement_sets
+    from nerprobe.probes.unseen_entities import SeenSource, TrainFacts, UnseenSource
 
     if mode not in REFERENCE_MODES:
         raise ValueError(f"unknown reference mode {mode!r} (known: {', '.join(REFERENCE_MODES)})")
@@ -97,39 +96,27 @@ def build_exposure_reference(train: Iterable[Sentence], sentences: Iterable[Sent
     train_texts = {s.text for s in train}
     test_items, ref_items = [], []
     dropped: Counter = Counter()
-    if mode == "unseen":
-        unseen, _ = build_replacement_sets(train, sentences, seed, pool=pool, source=source, facts=facts)
-        by_id = {s.id: s for s in sentences}
-        for it in unseen.items:
-            if it.sentence.text in train_texts:
-                dropped["reference_is_a_training_sentence"] += 1
-            elif it.changes:
-                test_items.append(ProbeItem(it.original_id, it.original_id, by_id[it.original_id], (), {}))
-                ref_items.append(ProbeItem(it.id, it.original_id, it.sentence, it.changes, dict(it.meta)))
-        dropped.update(unseen.params.get("dropped", {}))
-        dropped["no_entities"] += unseen.params.get("sentences_without_entities", 0)
-    else:
-        unseen_src = UnseenSource(facts, sentences if pool is None else pool, source, random.Random(seed), seed)
-        seen_src = SeenSource(train, facts.index, random.Random(f"seen:{seed}"), **_any_count(SeenSource))
-        for s in sentences:
-            spans, crossing = replaceable_spans(s) if s.entities else ([], [])
-            if not s.entities or crossing or not spans:
-                dropped["no_entities" if not s.entities else "crossing_entity"] += 1
-                continue
-            new, why = None, None
-            for _ in range(REFERENCE_TRIES):  # redraw while the reference is a training sentence
-                replacements, why = _draw_matched(s, spans, facts, seen_src, unseen_src)
-                if why:
-                    break
-                new, _ = replace_spans(s, replacements, f"{s.id}#reference")
-                if new.text not in train_texts:
-                    break
-                why = "reference_is_a_training_sentence"
+    unseen_src = UnseenSource(facts, sentences if pool is None else pool, source, random.Random(seed), seed)
+    seen_src = SeenSource(train, facts.index, random.Random(f"seen:{seed}"), **_any_count(SeenSource))
+    for s in sentences:
+        spans, crossing = replaceable_spans(s) if s.entities else ([], [])
+        if not s.entities or crossing or not spans:
+            dropped["no_entities" if not s.entities else "crossing_entity"] += 1
+            continue
+        new, why = None, None
+        for _ in range(REFERENCE_TRIES):  # redraw while the reference is a training sentence
+            replacements, why = _draw(s, spans, facts, seen_src if mode == "matched" else None, unseen_src)
             if why:
-                dropped[why] += 1
-                continue
-            test_items.append(ProbeItem(s.id, s.id, s, (), {}))
-            ref_items.append(ProbeItem(new.id, s.id, new, (), {"replaced": len(replacements)}))
+                break
+            new, _ = replace_spans(s, replacements, f"{s.id}#reference")
+            if new.text not in train_texts:
+                break
+            why = "reference_is_a_training_sentence"
+        if why:
+            dropped[why] += 1
+            continue
+        test_items.append(ProbeItem(s.id, s.id, s, (), {}))
+        ref_items.append(ProbeItem(new.id, s.id, new, (), {"replaced": len(replacements)}))
     params = {"mode": mode, "kept": len(test_items), "dropped": dict(sorted(dropped.items()))}
     problems = [f"{n} sentence(s) left out: {why.replace('_', ' ')}" for why, n in sorted(dropped.items()) if n]
     return (ProbeSet(TEST_SET, seed, test_items, params, problems),
@@ -144,8 +131,10 @@ def _any_count(seen_source_cls) -> dict:
     return {"max_count": None} if "max_count" in inspect.signature(seen_source_cls).parameters else {}
 
 
-def _draw_matched(s: Sentence, spans, facts, seen_src, unseen_src) -> tuple[dict, str | None]:
-    """``(replacements, None)`` for one sentence in ``matched`` mode, or ``({}, why)`` when a span has no name."""
+def _draw(s: Sentence, spans, facts, seen_src, unseen_src) -> tuple[dict, str | None]:
+    """``(replacements, None)`` for one sentence, or ``({}, why)`` when a span has no name: a training name from
+    ``seen_src`` for a name training saw (``matched`` mode; ``seen_src`` None: ``unseen`` mode), else an unseen
+    name from ``unseen_src``; the names of a sentence all differ from each other and from the originals."""
     from nerprobe.probes.shape import shape_key
 
     norm = facts.index.normalize
@@ -154,7 +143,7 @@ def _draw_matched(s: Sentence, spans, facts, seen_src, unseen_src) -> tuple[dict
     for a, b in spans:
         surface = s.text[a:b]
         label = min(e.label for e in s.entities if e.span == (a, b))
-        seen = norm(surface) in facts.index.counts
+        seen = seen_src is not None and norm(surface) in facts.index.counts
         got = (seen_src if seen else unseen_src).draw(shape_key(surface, label), avoid)
         if got is None:
             return {}, "no_seen_replacement" if seen else "no_unseen_replacement"
