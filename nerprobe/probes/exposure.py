@@ -11,8 +11,8 @@ Reference modes. ``unseen``: every entity replaced by a name training never saw 
 names (seen by a model pretrained or tuned on the training text) beats a reference with fresh names although the
 sentence itself was never seen. ``matched`` (the default): each name is replaced by one of the same familiarity, a
 training name by another training name of its shape (the ``seen-replacements`` source, any frequency), an unseen
-name by another unseen name, so the reference differs from the test sentence only in which names fill the slots; a sentence wins only if the model knows
-that sentence (or that name in that context).
+name by another unseen name, so the reference differs from the test sentence only in which names fill the slots; a
+sentence wins only if the model knows that sentence (or that name in that context).
 
 Outputs (``run_exposure_probe``): per score, the AUC separating test from reference sentences (Mann-Whitney, ties
 one half) with a percentile bootstrap CI over sentences (a sentence and its reference resampled together), the
