@@ -1,8 +1,10 @@
-"""Build the embedded tiny model from nothing and print the build times and its F1 on seen/unseen test sentences.
+"""Build the embedded tiny model from nothing and print the build times and F1 on seen/unseen test sentences.
 
-Usage: python benchmarks/bench_tiny_build.py [--repeats N] [--threads T]
-Each repeat builds base + xml adapter in a fresh temporary cache ($NERPROBE_CACHE), so nothing is reused;
-medians over the repeats are printed. ``--threads 2`` pins torch to two threads (the 2-core target machine).
+Usage: python benchmarks/bench_tiny_build.py [--repeats N] [--threads T] [--kinds memorizer,reader,symbols]
+Each repeat builds the base and the xml adapter of each kind (``nerprobe.models.tiny.ADAPTER_KINDS``) in a fresh
+temporary cache ($NERPROBE_CACHE), so nothing is reused; medians over the repeats are printed, with the F1 of the
+memorizer and the reader (the symbols adapter writes A/B/C: timed only). ``--threads 2`` pins torch to two threads
+(the 2-core target machine). Print ``uptime`` beside the numbers: on a shared machine the load decides the times.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--kinds", default="memorizer", help="comma-separated adapter kinds to build (memorizer first)")
     a = ap.parse_args()
+    kinds = [k.strip() for k in a.kinds.split(",") if k.strip()]
     import torch
 
     if a.threads:
@@ -49,25 +53,24 @@ def main() -> None:
     for _ in range(a.repeats):
         with tempfile.TemporaryDirectory() as cache:
             os.environ["NERPROBE_CACHE"] = cache
+            row = {}
             t0 = time.perf_counter()
             base = tiny.ensure_tiny_base(progress=False)
-            t1 = time.perf_counter()
-            adapter = tiny.ensure_tiny_adapter("xml", progress=False)
-            t2 = time.perf_counter()
+            row["base build (tokenizer + pretraining), s"] = time.perf_counter() - t0
             corpus = make_demo_corpus(tiny.RECIPE["corpus_seed"])
-            t3 = time.perf_counter()
-            f_seen = evaluate(base, adapter, corpus.test_seen())
-            f_unseen = evaluate(base, adapter, corpus.test_unseen())
-            t4 = time.perf_counter()
-            rows.append((t1 - t0, t2 - t1, t2 - t0, t4 - t3, f_seen, f_unseen))
-    med = [statistics.median(col) for col in zip(*rows)]
+            for kind in kinds:
+                t = time.perf_counter()
+                adapter = tiny.ensure_tiny_adapter("xml", kind=kind, progress=False)
+                row[f"xml {kind} adapter (LoRA), s"] = time.perf_counter() - t
+                if kind != "symbols":
+                    row[f"{kind} micro-F1 seen-entity test sentences"] = evaluate(base, adapter, corpus.test_seen())
+                    row[f"{kind} micro-F1 unseen-entity test sentences"] = evaluate(base, adapter,
+                                                                                   corpus.test_unseen())
+            row["total, s"] = time.perf_counter() - t0
+            rows.append(row)
     print(f"torch threads: {torch.get_num_threads()}, repeats: {a.repeats} (medians)")
-    print(f"base build (tokenizer + pretraining): {med[0]:.1f} s")
-    print(f"xml adapter (LoRA):                   {med[1]:.1f} s")
-    print(f"base + adapter:                       {med[2]:.1f} s")
-    print(f"evaluation (200 test sentences):      {med[3]:.1f} s")
-    print(f"micro-F1 seen-entity test sentences:   {med[4]:.3f}")
-    print(f"micro-F1 unseen-entity test sentences: {med[5]:.3f}")
+    for key in rows[0]:
+        print(f"{key + ':':52s} {statistics.median(r[key] for r in rows):.3f}")
 
 
 if __name__ == "__main__":
