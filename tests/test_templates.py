@@ -96,3 +96,20 @@ def test_training_texts_close_the_answer_as_llamafactory(name, tail):
 
     head, full = training_texts(resolve_template(name), P, "<PER>John</PER>", "S")
     assert head == render_request(resolve_template(name), P, "S") and full == head + "<PER>John</PER>" + tail
+
+
+def test_adapter_trained_elsewhere_gets_one_warning(tmp_path):
+    from nerprobe.models.prompting import foreign_adapter_warning
+
+    ad = tmp_path / "lf-adapter"
+    ad.mkdir()
+    (ad / "adapter_config.json").write_text("{}")
+    msg = foreign_adapter_warning(ad)
+    assert "no nerprobe manifest" in msg and "--template" in msg and "\n" not in msg
+    (ad / "nerprobe_adapter.json").write_text(json.dumps({"format": "xml"}))
+    assert foreign_adapter_warning(ad) is None and foreign_adapter_warning(None) is None
+
+
+def test_models_json():
+    res = runner.invoke(app, ["models", "--json"])
+    assert res.exit_code == 0 and "tiny" in json.loads(res.output)["aliases"]

@@ -59,7 +59,7 @@ def generate(
     from nerprobe.models.loading import check_spec
     from nerprobe.models.parallel import generate as run_generation
     from nerprobe.models.predictors import build_requests
-    from nerprobe.models.prompting import choose_prompting, trained_prompting
+    from nerprobe.models.prompting import choose_prompting, foreign_adapter_warning, trained_prompting
     from nerprobe.models.registry import resolve
     from nerprobe.provenance import file_sha256, sentences_sha256, write_manifest
     from nerprobe.safe_io import atomic_writer, check_input_file, check_output_file, check_writable_dir
@@ -88,6 +88,9 @@ def generate(
     spec = resolve(model, adapter, format_name=format or "xml")
     check_spec(spec)  # before reading the corpus or any weight
     trained = trained_prompting(spec.adapter)
+    foreign = foreign_adapter_warning(spec.adapter)
+    if foreign and not (format and labels and template):
+        warn(foreign)
     golds: list = []
     if requests_file is not None:
         from nerprobe.exchange.requests import read_alpaca_requests
@@ -163,12 +166,17 @@ def generate(
 
 
 @one_line_errors
-def models() -> None:
+def models(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
     """List the model aliases (shipped and from the user's alias file)."""
     from rich.table import Table
 
     from nerprobe.models.registry import load_aliases, user_alias_file
 
+    if as_json:
+        print(json.dumps({"aliases": load_aliases(), "user_alias_file": str(user_alias_file())}, ensure_ascii=False))
+        return
     table = Table("alias", "base", "adapter", "description")
     for name, entry in sorted(load_aliases().items()):
         table.add_row(name, entry["base"], entry.get("adapter") or "", entry.get("description") or "")

@@ -89,6 +89,22 @@ def trained_prompting(adapter: str | Path | None) -> Trained | None:
                    system)
 
 
+def foreign_adapter_warning(adapter: str | Path | None) -> str | None:
+    """The one warning for a PEFT adapter without nerprobe's manifest (trained elsewhere, e.g. with LLaMA-Factory):
+    nothing says how it was prompted, so the defaults apply unless the user names them. None for no adapter, a
+    nerprobe adapter, or a folder that is not an adapter (``loading.check_spec`` reports that)."""
+    if adapter is None:
+        return None
+    from nerprobe.models.loading import read_adapter_manifest
+
+    path = Path(adapter).expanduser()
+    if not (path / "adapter_config.json").is_file() or read_adapter_manifest(path):
+        return None
+    return (f"{adapter} has no nerprobe manifest (trained elsewhere?): prompting with the default format and the "
+            "corpus's labels and the model's own chat template unless --format, --labels, --template and --system "
+            "say how it was trained")
+
+
 @dataclass(frozen=True)
 class Prompting:
     """The format and label set to prompt with, where each came from (``"adapter"``, ``"given"``, ``"default"``),
