@@ -165,8 +165,30 @@ def evaluate_task(lm, plan: TaskPlan, manager, settings: EvalSettings, cache_pat
 
     Returns lm-eval's result dict (aggregates in ``results``, per-item logs in ``samples``, task ``configs``).
     """
+    import lm_eval.evaluator as lm_evaluator
     from lm_eval import simple_evaluate
 
+    original = lm_evaluator.get_git_commit_hash
+    lm_evaluator.get_git_commit_hash = _quiet_git_hash  # lm-eval's own printed "fatal: not a git repository"
+    try:
+        return _simple_evaluate(simple_evaluate, lm, plan, manager, settings, cache_path)
+    finally:
+        lm_evaluator.get_git_commit_hash = original
+
+
+def _quiet_git_hash() -> str | None:
+    """lm-eval's ``get_git_commit_hash`` (the commit of the current folder, recorded in its results) without git's
+    error line on stderr when the folder is not a repository."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def _simple_evaluate(simple_evaluate, lm, plan: TaskPlan, manager, settings: EvalSettings, cache_path: Path | None):
     return simple_evaluate(
         model=lm,
         tasks=[plan.name],

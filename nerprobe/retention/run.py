@@ -21,6 +21,7 @@ import dataclasses
 import gc
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,7 +241,8 @@ def evaluate_models(plan: RetentionPlan, *, loader: Callable | None = None, prog
     """Evaluate every model on every task not finished yet; each (model, task) is saved as soon as it finishes.
 
     ``loader(spec)`` returns an object with ``.model`` and ``.tokenizer`` (default: ``load_model``); a model whose
-    tasks are all finished is never loaded. Returns timings: ``load_s``, ``harness_s``.
+    tasks are all finished is never loaded. With ``progress`` and stderr not a terminal (a log file), one plain line
+    per finished (model, task) says how far the run is. Returns timings: ``load_s``, ``harness_s``.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -274,6 +276,9 @@ def evaluate_models(plan: RetentionPlan, *, loader: Callable | None = None, prog
             done_items += task.n_items()
             rate = done_items / max(time.perf_counter() - t_start, 1e-9)
             bar.update(job, completed=done_items, rate=f"{rate:.1f} items/s")
+            if progress and not bar.console.is_terminal:  # a log file gets one plain line per finished task
+                print(f"retention: {key} · {task.name} done ({done_items}/{total_items} items, {rate:.1f} items/s, "
+                      f"{time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
         lm = loaded = None
         gc.collect()
     return timings
