@@ -154,13 +154,15 @@ COUNTS_CACHE_BYTES = 128 * 2**20
 CoNLL-2003 test sentences and 10,000 resamples)."""
 
 
-def resample_counts(n: int, n_resamples: int, seed: int = 0, chunk_size: int = CHUNK_SIZE) -> Iterator[np.ndarray]:
+def resample_counts(n: int, n_resamples: int, seed: int = 0, chunk_size: int = CHUNK_SIZE,
+                    dtype=np.float32) -> Iterator[np.ndarray]:
     """``index_counts`` of each chunk of ``resample_indices(n, n_resamples, seed, chunk_size)``, as small integers.
 
     A run estimates many quantities on the same items with the same seed (every indicator of a memorization run is
     resampled over the same test sentences), and the indices are a function of ``(n, n_resamples, seed,
     chunk_size)`` alone: the count matrices are kept (uint8 where every count fits, as it nearly always does) and
-    given again instead of being drawn and counted again, within ``COUNTS_CACHE_BYTES``. Same counts either way.
+    given again instead of being drawn and counted again, within ``COUNTS_CACHE_BYTES``. Same counts either way;
+    freshly counted ones come as ``dtype`` (the caller's), kept ones as they are kept.
     """
     key = (int(n), int(n_resamples), int(seed), int(chunk_size))
     cached = _COUNTS_CACHE.get(key)
@@ -171,10 +173,10 @@ def resample_counts(n: int, n_resamples: int, seed: int = 0, chunk_size: int = C
     keep = n * n_resamples <= COUNTS_CACHE_BYTES
     chunks: list[np.ndarray] = []
     for idx in resample_indices(n, n_resamples, seed, chunk_size):
-        counts = index_counts(idx, n, np.int32)
-        if keep:
-            small = counts.astype(np.uint8) if counts.max(initial=0) <= 255 else counts
-            chunks.append(small)
+        counts = index_counts(idx, n, dtype)
+        if keep:  # a count is at most n: uint8 holds it when n <= 255, else when the largest one fits
+            fits = n <= 255 or counts.max(initial=0) <= 255
+            chunks.append(counts.astype(np.uint8) if fits else counts.copy())
         yield counts
     if keep:
         _COUNTS_CACHE[key] = chunks
@@ -204,8 +206,8 @@ def resampled_totals(
     out = np.empty((n_resamples, flat.shape[1]))
     row = 0
     with _one_blas_thread():
-        for counts in resample_counts(n, n_resamples, seed, chunk_size):
-            out[row : row + len(counts)] = counts.astype(flat.dtype) @ flat
+        for counts in resample_counts(n, n_resamples, seed, chunk_size, flat.dtype):
+            out[row : row + len(counts)] = np.asarray(counts, dtype=flat.dtype) @ flat
             row += len(counts)
     results, col = [], 0
     for a, w in zip(arrays, widths):
