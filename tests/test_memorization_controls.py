@@ -16,7 +16,7 @@ MEMORY = ("replacement_memory_effect", "memory_share", "lookup_gain_alone", "loo
 def conll_run(data_dir, tmp_path_factory):
     d = data_dir / "conll2003"
     cfg = MemorizationConfig(model="lookup", train=d / "train.txt", test=d / "test.txt", dev=d / "valid.txt",
-                             limit=1500, out=tmp_path_factory.mktemp("conll"), progress=False)
+                             out=tmp_path_factory.mktemp("conll"), progress=False)
     return run_memorization(cfg, log=lambda m: None)
 
 
@@ -30,6 +30,7 @@ def test_the_memorizer_sits_at_the_memory_end(conll_run):
     assert ind["lookup_gain_alone"]["low"] >= 0.9 and ind["lookup_gain_in_context"]["low"] >= 0.9
     # seen replacements score above the originals, so the effect exceeds 1 (see probes.measures)
     assert ind["replacement_memory_effect"]["low"] >= 0.9
+    assert ind["unseen_drop"]["value"] == 1.0
 
 
 def test_the_context_reader_sits_at_the_context_end(conll_run):
