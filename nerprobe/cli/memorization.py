@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from nerprobe.cli.common import console, err_console, one_line_errors, warn
+from nerprobe.memorization.config import DEFAULT_PROBES
 from nerprobe.probes.registry import PROBES
 
 
@@ -92,8 +93,9 @@ def memorization(
                                          "offset_json (default: the adapter's, else xml)"),
     labels: Optional[str] = typer.Option(None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or "
                                          "comma-separated labels (default: the adapter's, else the training corpus's)"),
-    probes: List[str] = typer.Option(list(PROBES), "--probes",
-                                     help=", ".join(PROBES) + " (repeatable or comma-separated)"),
+    probes: List[str] = typer.Option(list(DEFAULT_PROBES), "--probes",
+                                     help=", ".join(PROBES) + " (repeatable or comma-separated; likelihood and "
+                                          "exposure score token log-probabilities, no generation)"),
     limit: Optional[int] = typer.Option(None, "--limit", help="a seeded random subset of N test sentences (and N pairs)"),
     seed: int = typer.Option(0, "--seed", help="seed of the probe sets and the bootstrap"),
     n_resamples: Optional[int] = typer.Option(None, "--n-resamples", min=1, help="bootstrap resamples (default: "

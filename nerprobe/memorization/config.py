@@ -9,6 +9,8 @@ from pathlib import Path
 from nerprobe.errors import InputError
 
 DEFAULT_PROBES = ("coverage", "unseen-entities", "type-swaps", "swapped-labels", "pair-lookup")
+"""The probes a run makes by default: every probe that generates (``likelihood`` and ``exposure`` score token
+log-probabilities of the language models and are asked for by name)."""
 
 
 @dataclass

@@ -36,6 +36,7 @@ class NamedPredictor:
     role: str = "control"
     labelset: object | None = None
     label_back: dict = field(default_factory=dict)
+    loaded: object | None = None  # models.loading.LoadedModel of a language model (generation-free probes use it)
 
 
 def _hf_predictor(name: str, role: str, spec, cfg: MemorizationConfig, cache) -> NamedPredictor:
@@ -45,7 +46,8 @@ def _hf_predictor(name: str, role: str, spec, cfg: MemorizationConfig, cache) ->
 
     loaded = load_model(spec, device=cfg.device, dtype=cfg.dtype, lazy=True)
     named = NamedPredictor(name, HFPredictor(loaded, cache=cache, batch_size=cfg.batch_size,
-                                             max_new_tokens=cfg.max_new_tokens), loaded.manifest(), role)
+                                             max_new_tokens=cfg.max_new_tokens), loaded.manifest(), role,
+                           loaded=loaded)
     trained = trained_prompting(spec.adapter) if spec.adapter else None
     if trained and trained.symbol_map and trained.prompt_labelset is not None:
         # trained on symbols (LLMs4NER RQ3): prompted as trained, its symbols mapped back to the corpus labels

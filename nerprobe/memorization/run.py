@@ -6,6 +6,7 @@ Run directory::
                          problems
     probes/<set>.jsonl   the probe sets (header + items with lineage)
     generations/<predictor>/<set>.jsonl   one {"id", "original_id", "prompt", "output", "status"} per item
+    measured/<probe>.json the results of the generation-free probes (likelihood, exposure: token log-probabilities)
     scores.json          per predictor and probe set: F1 with bootstrap CIs, strata, outcome counts
     stats.json           indicators per predictor (value, CI, support or n/a with the reason), each predictor's
                          difference from the form-only control, the declared family's paired tests (Holm), the
@@ -32,7 +33,7 @@ from nerprobe.memorization.predictors import LOOKUP, NamedPredictor, make_predic
 from nerprobe.memorization.scoring import declared_family, family_resamples, score_run
 from nerprobe.probes import registry
 
-RUN_PARTS = ("probes", "generations", "scores.json", "stats.json")
+RUN_PARTS = ("probes", "generations", "measured", "scores.json", "stats.json")
 """What a memorization run writes besides its manifest (``provenance.finish_run`` records their hashes)."""
 
 
@@ -156,6 +157,34 @@ def imported_subject(cfg: MemorizationConfig, sets: dict, labelset) -> NamedPred
     return NamedPredictor(MODEL, imported, {**imported.manifest(), "model": cfg.model}, "subject")
 
 
+def measure_without_generation(probes, sets: dict, predictors, cfg: MemorizationConfig, corpora: Corpora, labelset,
+                               run_dir: Path, problems: list[str], log) -> dict:
+    """Run the generation-free probes (``likelihood``, ``exposure``) on the run's language models; writes each
+    result to ``measured/<probe>.json`` and returns ``{probe: registry.measured(result)}``."""
+    from nerprobe.memorization.predictors import BASELINE
+    from nerprobe.provenance import write_json
+
+    names = [n for n in probes if not registry.PROBES[n].generates]
+    if not names:
+        return {}
+    models = {n.name: n.loaded for n in predictors if n.loaded is not None}
+    if not models:
+        problems += [f"{n}: needs a language model (not the lookup memorizer or imported outputs): not run"
+                     for n in names]
+        return {}
+    ctx = registry.MeasureContext(models, BASELINE if BASELINE in models else None, cfg.format_name,
+                                  list(labelset.names), cfg.seed, cfg.n_resamples, corpora.train, cfg.batch_size)
+    out = {}
+    for name in names:
+        t0 = time.perf_counter()
+        result = registry.PROBES[name].measure(sets, ctx)
+        problems += list(result.get("problems", []))
+        write_json(run_dir / "measured" / f"{name}.json", result)
+        out[name] = registry.measured(result)
+        log(f"{name}: measured without generation in {time.perf_counter() - t0:.1f}s")
+    return out
+
+
 def check_labels(corpora: Corpora, labelset, problems: list[str]) -> None:
     """Refuse a training corpus without entities; note labels outside the prompts' set, test labels training never
     had, and test sentences without entities."""
@@ -258,9 +287,10 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
 
     predictions: dict[str, dict] = {}
     parse_status: dict[str, dict] = {}
+    generated = registry.generated_sets(probes, sets)
     for named in predictors:
         predictions[named.name], parse_status[named.name] = {}, {}
-        for name, ps in sets.items():
+        for name, ps in generated.items():
             try:
                 preds, status = generate_and_parse(named, ps, labelset, cfg, run_dir)
             except NerprobeError as err:
@@ -269,14 +299,16 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
                 continue
             predictions[named.name][name] = preds
             parse_status[named.name][name] = status
-    complete = {p: by for p, by in predictions.items() if set(by) == set(sets)}
+    complete = {p: by for p, by in predictions.items() if set(by) == set(generated)}
     for p in set(predictions) - set(complete):
         problems.append(f"{p}: left out of the statistics (some probe sets failed)")
     from nerprobe.formats import get_format as _fmt
 
     match = "text" if getattr(_fmt(cfg.format_name), "position_free", False) else "exact"
+    measured = measure_without_generation(probes, sets, predictors, cfg, corpora, labelset, run_dir, problems, log)
     scores, stats = score_run(probes, sets, complete, labelset, index, subjects=subjects,
-                              n_resamples=cfg.n_resamples, seed=cfg.seed, match=match, family=family)
+                              n_resamples=cfg.n_resamples, seed=cfg.seed, match=match, family=family,
+                              measured=measured)
     stats["roles"] = {n.name: n.role for n in predictors}
     for p in scores:
         for name in scores[p]:

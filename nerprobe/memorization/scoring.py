@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from nerprobe.analysis.estimates import holm_adjust
+from nerprobe.analysis.estimates import Comparison, Estimate, holm_adjust
 from nerprobe.analysis.indicators import compare
 from nerprobe.memorization.predictors import BASELINE, FORM
 from nerprobe.probes import registry
@@ -49,12 +49,13 @@ def declared_family(subjects: Sequence[str], probes: Sequence[str], base: str | 
     """The family of a run, from its roles (see the module docstring), in a fixed order."""
     out = []
     for probe, spec in registry.indicator_specs(probes):
+        generates = registry.PROBES[probe].generates  # else measured on language models only: no form-only floor
         for s in subjects if spec.memory else ():
             if base is not None:
                 out.append(Hypothesis(f"{s} vs {base}: {spec.name}", "tuned_vs_base", spec.name, probe, base, s))
-            if form is not None and form != s:
+            if form is not None and form != s and generates:
                 out.append(Hypothesis(f"{s} vs {form}: {spec.name}", "beyond_form", spec.name, probe, form, s))
-        if spec.memory or spec.between:
+        if (spec.memory or spec.between) and generates:
             for i, a in enumerate(subjects):
                 for b in subjects[i + 1:]:
                     out.append(Hypothesis(f"{b} vs {a}: {spec.name}", "between_subjects", spec.name, probe, a, b))
@@ -81,7 +82,8 @@ def set_labels(sets: dict, predictions: dict, labelset) -> dict[str, list[str]]:
 
 
 def score_run(probes: Sequence[str], sets: dict, predictions: dict, labelset, index, *, subjects: Sequence[str],
-              n_resamples: int, seed: int, match: str = "exact", family: tuple | None = None) -> tuple[dict, dict]:
+              n_resamples: int, seed: int, match: str = "exact", family: tuple | None = None,
+              measured: dict | None = None) -> tuple[dict, dict]:
     """``(scores, stats)`` of a run.
 
     ``scores[predictor][set]``: descriptive scores. ``stats``: ``indicators[predictor][indicator]`` (Estimate
@@ -105,8 +107,30 @@ def score_run(probes: Sequence[str], sets: dict, predictions: dict, labelset, in
                 beyond[p] = {k: compare(f"{p} vs {FORM}: {k}", "beyond_form", FORM, p, units[FORM][k], units[p][k],
                                         n_resamples, seed, in_family=False, indicator=k).to_dict()
                              for k in memory if k in units[p]}
+    measured = measured or {}
+    lm_specs = [spec.name for p, spec in registry.indicator_specs(probes) if not registry.PROBES[p].generates]
+    for result in measured.values():
+        for p, by in result.get("indicators", {}).items():
+            indicators.setdefault(p, {}).update(by)
+    for p in indicators:  # the rule controls are no language models: their likelihoods do not exist
+        for k in lm_specs:
+            indicators[p].setdefault(k, Estimate.na("not measured: not a language model, or the probe did not "
+                                                    "run for it").to_dict())
     comparisons, untested = [], {}
     for h in family:
+        if not registry.PROBES[h.probe].generates:
+            found = next((c for c in measured.get(h.probe, {}).get("comparisons", [])
+                          if c["a"] == h.a and c["b"] == h.b and c.get("about", {}).get("indicator") == h.indicator),
+                         None)
+            if found is None:
+                untested[h.name] = f"probe {h.probe} did not measure it"
+                continue
+            c = Comparison.from_dict({**found, "name": h.name, "kind": h.kind, "in_family": True,
+                                      "about": {**found.get("about", {}), "probe": h.probe}})
+            if c.reason or c.p is None:
+                untested[h.name] = c.reason or "no p-value"
+            comparisons.append(c)
+            continue
         if h.a not in units or h.b not in units:
             untested[h.name] = f"{h.a if h.a not in units else h.b} has no results"
             continue

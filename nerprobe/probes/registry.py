@@ -116,6 +116,8 @@ class _Probe:
     extra_fn: Callable[[dict, dict, ScoreContext], dict] | None = None
     indicators: tuple[IndicatorSpec, ...] = ()
     requires: tuple[str, ...] = ()
+    generates: bool = True
+    measure_fn: Callable[[dict, "MeasureContext"], dict] | None = None
 
     def build(self, ctx: BuildContext) -> dict:
         return self.build_fn(ctx)
@@ -129,6 +131,30 @@ class _Probe:
 
     def units(self, sets: dict, preds: dict, ctx: ScoreContext) -> dict[str, UnitStats]:
         return self.units_fn(sets, preds, ctx) if self.units_fn else {}
+
+    def measure(self, sets: dict, ctx: "MeasureContext") -> dict:
+        return self.measure_fn(sets, ctx) if self.measure_fn else {}
+
+
+@dataclass
+class MeasureContext:
+    """What a generation-free probe gets: the language models by predictor name (``LoadedModel``; ``base`` names
+    the base model, None without one), the run's format, labels, seed and resamples, and the training corpus."""
+
+    models: dict
+    base: str | None
+    format_name: str
+    labels: list[str]
+    seed: int
+    n_resamples: int
+    train: list
+    batch_size: int = 32
+
+
+def measured(result: dict) -> dict:
+    """The part of a generation-free probe's result the run merges: ``{"indicators": {predictor: {name: Estimate
+    dict}}, "comparisons": [Comparison dict]}`` (empty when the probe returns neither)."""
+    return {"indicators": result.get("indicators", {}), "comparisons": result.get("comparisons", [])}
 
 
 # -- the probes ------------------------------------------------------------------------------------------------
@@ -236,6 +262,46 @@ def _lookup_units(sets, preds, ctx) -> dict:
     return measures.lookup_units(sets["pair-lookup"], preds["pair-lookup"])
 
 
+def _build_likelihood(ctx: BuildContext) -> dict:
+    from nerprobe.probes.likelihood import build_likelihood_pairs
+
+    return {"likelihood-pairs": build_likelihood_pairs(ctx.train, ctx.test, ctx.seed, n_pairs=ctx.pair_samples,
+                                                       index=ctx.index, min_context=ctx.min_context)}
+
+
+def _measure_likelihood(sets: dict, ctx: MeasureContext) -> dict:
+    from nerprobe.probes.likelihood import run_likelihood_probe
+
+    if ctx.base is None or len(ctx.models) < 2:
+        return {"problems": ["likelihood: needs the tuned model and its base (language models): not run"]}
+    res = run_likelihood_probe(ctx.models, ctx.train, [], ctx.seed, base=ctx.base, format_name=ctx.format_name,
+                               labels=ctx.labels, n_resamples=ctx.n_resamples, batch_size=ctx.batch_size,
+                               probe_set=sets["likelihood-pairs"])
+    res["indicators"] = {name: {**m["indicators"], **m.get("calibrated", {})} for name, m in res["models"].items()}
+    return res
+
+
+def _build_exposure(ctx: BuildContext) -> dict:
+    from nerprobe.probes.exposure import build_exposure_reference
+
+    test, reference = build_exposure_reference(ctx.train, ctx.test, ctx.seed)
+    return {test.name: test, reference.name: reference}
+
+
+def _measure_exposure(sets: dict, ctx: MeasureContext) -> dict:
+    from nerprobe.probes.exposure import run_exposure_probe
+
+    if ctx.base is None:
+        return {"problems": ["exposure: needs the base model (--baseline base): not run"]}
+    res = run_exposure_probe(ctx.models[ctx.base], sets["exposure-test"], sets["exposure-reference"], ctx.seed,
+                             n_resamples=ctx.n_resamples, batch_size=ctx.batch_size)
+    res["indicators"] = {ctx.base: {"exposure_auc": res["scores"]["min_k"]["auc"],
+                                    "exposure_auc_plus": res["scores"]["min_k_plus"]["auc"]}}
+    return res
+
+
+_PAIRS = "matched name pairs with scored tokens"
+
 PROBES: dict[str, Probe] = {p.name: p for p in (
     _Probe("coverage", "Test sentences as they are, by what training saw", ("coverage",), _build_coverage,
            _coverage_units, _coverage_extra,
@@ -259,6 +325,23 @@ PROBES: dict[str, Probe] = {p.name: p for p in (
             IndicatorSpec("lookup_gain_in_context", "accuracy in an untrained sentence, training minus held-out",
                           "spans labelled"),
             IndicatorSpec("sentence_recall", "accuracy in the training sentence itself", "items", memory=False))),
+    _Probe("likelihood", "Matched training and held-out names scored by log-likelihood (no generation)",
+           ("likelihood-pairs",), _build_likelihood, generates=False, measure_fn=_measure_likelihood, indicators=(
+               IndicatorSpec("name_margin_format", "log-likelihood per token, training minus held-out name, in the "
+                             "target format", _PAIRS),
+               IndicatorSpec("name_win_format", "training name more likely than its held-out partner, in the target "
+                             "format", _PAIRS),
+               IndicatorSpec("calibrated_name_win_format", "tuning raised the training name more than its partner",
+                             _PAIRS, memory=False),
+               IndicatorSpec("name_win_sentence", "training name more likely, in a test sentence", _PAIRS,
+                             memory=False),
+               IndicatorSpec("label_win", "gold label more likely for the training name", _PAIRS, memory=False))),
+    _Probe("exposure", "Pretraining exposure of the test sentences under the base model (Min-K%)",
+           ("exposure-test", "exposure-reference"), _build_exposure, generates=False, measure_fn=_measure_exposure,
+           indicators=(IndicatorSpec("exposure_auc", "Min-K% AUC, test vs matched reference", "sentence pairs",
+                                     memory=False),
+                       IndicatorSpec("exposure_auc_plus", "Min-K%++ AUC, test vs matched reference", "sentence pairs",
+                                     memory=False))),
 )}
 """Every probe by its ``--probes`` name."""
 
@@ -300,10 +383,16 @@ def build_sets(names: Sequence[str], ctx: BuildContext) -> dict:
     return out
 
 
+def generated_sets(names: Sequence[str], sets: dict) -> dict:
+    """The sets of ``sets`` that predictors answer by generation (not those of generation-free probes)."""
+    keep = {s for n in names if PROBES[n].generates for s in PROBES[n].sets}
+    return {k: v for k, v in sets.items() if k in keep}
+
+
 def describe(names: Sequence[str], sets: dict, preds: dict, ctx: ScoreContext) -> dict:
-    """Descriptive scores of one predictor: set name → dict."""
+    """Descriptive scores of one predictor on the generated sets: set name → dict."""
     out: dict = {}
-    for name in names:
+    for name in (n for n in names if PROBES[n].generates):
         out.update(PROBES[name].describe(sets, preds, ctx))
     return out
 
@@ -311,7 +400,7 @@ def describe(names: Sequence[str], sets: dict, preds: dict, ctx: ScoreContext) -
 def units(names: Sequence[str], sets: dict, preds: dict, ctx: ScoreContext) -> dict[str, UnitStats]:
     """Per-unit statistics of every indicator of ``names`` for one predictor: indicator name → UnitStats."""
     out: dict[str, UnitStats] = {}
-    for name in names:
+    for name in (n for n in names if PROBES[n].generates):
         out.update(PROBES[name].units(sets, preds, ctx))
     return out
 
