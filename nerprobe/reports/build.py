@@ -66,7 +66,10 @@ def build_report(run_dirs, out_dir: str | Path, *, title: str = "nerprobe report
     check_run_shapes(runs)  # one line naming the run, not a pandas traceback
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    figures, skipped = build_figures(runs, out / "figures", extra={"compare-f1": compare_report.fig_compare})
+    from nerprobe.reports.likelihood_figures import report_builders
+
+    figures, skipped = build_figures(runs, out / "figures", extra={"compare-f1": compare_report.fig_compare,
+                                                                   **report_builders()})
     tables = build_tables(runs) + [t for t in (compare_report.compare_f1_table(runs),
                                                compare_report.compare_tests_table(runs)) if t is not None and t.rows]
     headline = headline_table(runs)

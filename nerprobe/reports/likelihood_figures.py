@@ -106,3 +106,47 @@ def save_likelihood_figures(*, likelihood: dict | None = None, exposure: dict | 
 
         plt.close(fig)
     return out
+
+
+def _measured(runs, probe: str) -> tuple[object, dict] | None:
+    """The first memorization run holding ``measured/<probe>.json`` and that result (None when none does)."""
+    import json
+
+    for run in runs:
+        path = Path(run.path) / "measured" / f"{probe}.json"
+        if path.is_file():
+            result = json.loads(path.read_text(encoding="utf-8"))
+            if result.get("models") or result.get("scores"):
+                return run, result
+    return None
+
+
+def report_builders() -> dict:
+    """Builders for ``figures.build_figures(extra=...)``: the two figures, drawn from the run directories'
+    ``measured/likelihood.json`` and ``measured/exposure.json``."""
+    from nerprobe.reports.figures import Drawn
+
+    def likelihood(runs, ctx):
+        found = _measured(runs, "likelihood")
+        if found is None:
+            return "needs a memorization run with --probes likelihood"
+        run, res = found
+        return Drawn(fig_likelihood_win(res, ctx.layout),
+                     f"Likelihood membership ({run.name}): share of matched pairs whose training name is more likely "
+                     "than its held-out partner, per model and frame; whiskers: 95% paired bootstrap CIs over pairs.",
+                     sorted({e.get("signature") for m in res["models"].values()
+                             for e in m["indicators"].values() if e.get("signature")}))
+
+    def exposure(runs, ctx):
+        found = _measured(runs, "exposure")
+        if found is None:
+            return "needs a memorization run with --probes exposure"
+        run, res = found
+        auc = res["scores"]["min_k"]["auc"]
+        shown = "n/a" if auc.get("value") is None else f"{auc['value']:.2f} [{auc['low']:.2f}, {auc['high']:.2f}]"
+        return Drawn(fig_exposure_hist(res, ctx.layout),
+                     f"Pretraining exposure ({run.name}): Min-K% and Min-K%++ scores of the test sentences and their "
+                     f"matched references under the base model; AUC test vs reference {shown} (95% bootstrap CI).",
+                     [auc.get("signature")] if auc.get("signature") else [])
+
+    return {"likelihood-win": likelihood, "exposure-histograms": exposure}
