@@ -55,7 +55,7 @@ OPTION_OF_FIELD = {
     "replacement_source": "--replacement-source", "out": "--out", "tasks": "--tasks", "size": "--size",
     "formats": "--format", "format": "--format", "kind": "--kind", "data_dir": "--data-dir",
     "model_args": "--model_args", "gen_kwargs": "--gen_kwargs", "template": "--template",
-    "predictions": "--predictions", "export": "--export", "from_lm_eval": "--from-lm-eval",
+    "predictions": "--predictions", "export": "--export", "dev": "--dev", "min_context": "--min-context", "from_lm_eval": "--from-lm-eval",
     # training settings (models.training.TrainConfig fields)
     "rank": "--rank", "alpha": "--alpha", "dropout": "--dropout", "learning_rate": "--lr", "epochs": "--epochs",
     "batch_size": "--batch-size", "grad_accum": "--grad-accum", "max_length": "--max-length",
