@@ -253,8 +253,20 @@ def test_no_import_cycle_through_the_readers_or_the_predictors():
     modules = ["nerprobe.data.io", "nerprobe.formats.alpaca", "nerprobe.models.predictors", "nerprobe.models.lookup",
                "nerprobe.models.replay", "nerprobe.models.hf_generate", "nerprobe.models.span_control",
                "nerprobe.models.form_only", "nerprobe.models.context_window", "nerprobe.models.do_nothing",
-               "nerprobe.data.demo_dev"]
+               "nerprobe.data.demo_dev", "nerprobe.models.registry", "nerprobe.models.loading",
+               "nerprobe.models.tiny", "nerprobe.models.training", "nerprobe.memorization.run",
+               "nerprobe.probes.registry", "nerprobe.analysis.indicators"]
     assert [m for m in modules if m in reachable(m)] == []
     import nerprobe.models.predictors as predictors
 
     assert not hasattr(predictors, "__getattr__")  # no lazy re-exports that hide a cycle
+
+
+def test_layers_import_one_way():
+    """Analysis (statistics) imports no probe; probes import no runner (DESIGN.md layout, issue 10 structure)."""
+    graph = _import_graph()
+    analysis_to_probes = sorted((m, t) for m, ts in graph.items() if m.startswith("nerprobe.analysis")
+                                for t in ts if t.startswith("nerprobe.probes"))
+    probes_to_runner = sorted((m, t) for m, ts in graph.items() if m.startswith("nerprobe.probes")
+                              for t in ts if t.startswith("nerprobe.memorization"))
+    assert analysis_to_probes == [] and probes_to_runner == []

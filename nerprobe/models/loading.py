@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nerprobe.errors import NerprobeError
 from nerprobe.models.fingerprint import ADAPTER_MANIFEST_NAMES, spec_fingerprints
-from nerprobe.models.registry import ModelSpec, bad_value
+from nerprobe.models.spec import ModelSpec, bad_value
 
 
 def auto_device(device: str | None = None) -> str:

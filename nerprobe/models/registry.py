@@ -11,42 +11,16 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from nerprobe.errors import InputError, NerprobeError
+from nerprobe.models import tiny
+from nerprobe.models.spec import ModelSpec, bad_value  # noqa: F401  (re-exported: callers import them from here)
 
 BUILTIN_PREFIX = "builtin:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _ALIAS_KEYS = {"base", "adapter", "revision", "trust_remote_code", "description"}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A base model (hub id or local directory), an optional LoRA adapter directory and how to load them."""
-
-    base: str
-    adapter: str | None = None
-    revision: str | None = None
-    trust_remote_code: bool = False
-    alias: str | None = None
-
-    @property
-    def base_is_local(self) -> bool:
-        """True when ``base`` is a local directory (else a hub id)."""
-        return Path(self.base).expanduser().is_dir()
-
-    def describe(self) -> str:
-        """One line: ``alias (base + adapter)``."""
-        s = self.base + (f"@{self.revision}" if self.revision else "") + (f" + {self.adapter}" if self.adapter else "")
-        return f"{self.alias} ({s})" if self.alias else s
-
-
-def bad_value(field: str, message: str) -> InputError:
-    """An error about the value given for the library parameter ``field`` (``model``, ``adapter``, ``dtype``): the
-    message does not name a command-line flag; the CLI puts its own option in front (``cli.common``)."""
-    return InputError(None, None, message, field=field)
 
 
 def user_alias_file() -> Path:
@@ -91,10 +65,6 @@ def load_aliases(user_file: Path | None = None) -> dict[str, dict]:
 
 def _builtin(name: str, format_name: str) -> str:
     """The local path of an embedded model (``builtin:tiny-base`` / ``builtin:tiny-adapter``), built on first use."""
-    try:
-        from nerprobe.models import tiny
-    except ImportError:
-        raise NerprobeError("the embedded demo model is not available in this install (nerprobe.models.tiny)") from None
     if name == "tiny-base":
         return str(tiny.ensure_tiny_base())
     if name == "tiny-adapter":
