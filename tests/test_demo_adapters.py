@@ -102,7 +102,7 @@ def test_the_three_adapters_are_cached_apart_on_one_base(adapters):
     assert len({m["training"]["steps"] for m in manifests.values()}) == 1
     for key in ("rank", "learning_rate", "epochs", "batch_size", "seed"):
         assert len({m["hyperparameters"][key] for m in manifests.values()}) == 1
-    assert manifests["memorizer"]["name_refresh"] is None and manifests["symbols"]["name_refresh"] is None
+    assert manifests["memorizer"].get("name_refresh") is None and manifests["symbols"]["name_refresh"] is None
     assert manifests["reader"]["name_refresh"]["mode"] == "shape"
     assert manifests["reader"]["name_refresh"]["fresh_names"] >= 16 * 600  # a new name per entity and epoch
 
