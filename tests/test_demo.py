@@ -54,8 +54,8 @@ def test_every_figure_is_a_valid_image(demo):
     figures = out / "report" / "figures"
     names = {p.stem for p in figures.iterdir()}
     # one format in --quick: every figure but the format comparison
-    assert names == {"probe-f1", "strata-recall", "type-swaps", "pair-lookup", "retention-forest",
-                     "learning-forgetting"}
+    assert names == {"indicators", "descriptive-indicators", "probe-f1", "strata-recall", "type-swaps",
+                     "pair-lookup", "retention-forest", "learning-forgetting"}
     for name in names:
         for ext in ("pdf", "svg", "png"):
             check_image(figures / f"{name}.{ext}")
@@ -72,20 +72,34 @@ def test_latex_tables_compile(demo):
 
 def test_findings_state_the_runs_numbers_with_ci_and_test(demo):
     out, _ = demo
-    stats = json.loads((out / "runs" / "memorization-xml" / "stats.json").read_text())
-    c = next(c for c in stats["comparisons"] if c["kind"] == "tuned_vs_base" and c["name"].endswith(": coverage"))
+    sc = json.loads((out / "runs" / "memorization-xml" / "scores.json").read_text())
+
+    def shown(d):
+        return f"{round(100 * d['value'], 1) + 0.0:.1f} [{round(100 * d['low'], 1) + 0.0:.1f}, " \
+               f"{round(100 * d['high'], 1) + 0.0:.1f}]"
+
     page = (out / "report" / "index.html").read_text()
-    lo, hi = c["ci_difference"]
-    expected = (f"{round(100 * c['difference'], 1) + 0.0:+.1f} [{round(100 * lo, 1) + 0.0:+.1f}, "
-                f"{round(100 * hi, 1) + 0.0:+.1f}] points (paired bootstrap p = ")
-    assert expected in page
+    assert f"scores {shown(sc['model']['coverage']['f1'])} F1 and its base {shown(sc['baseline']['coverage']['f1'])}" \
+        in page
     assert "real measurements of nerprobe&#39;s tiny demo model" in page
+
+
+def test_the_demo_report_shows_the_model_beside_the_four_controls(demo):
+    """Issue 10: the tuned tiny model's indicators next to the lookup memorizer, context-only, form-only and
+    do-nothing controls, each with its CI or n/a."""
+    out, _ = demo
+    stats = json.loads((out / "runs" / "memorization-xml" / "stats.json").read_text())
+    assert {"model", "baseline", "lookup", "context-only", "form-only", "do-nothing"} <= set(stats["indicators"])
+    assert all(e["value"] is None for e in stats["indicators"]["do-nothing"].values())
+    page = (out / "report" / "index.html").read_text()
+    for name in ("lookup", "context-only", "form-only", "do-nothing"):
+        assert name in page
 
 
 def test_report_renders_in_headless_chromium(demo, tmp_path):
     out, _ = demo
     png = tmp_path / "demo.png"
-    log = screenshot(out / "report" / "index.html", png, tmp_path / "profile")
+    log = screenshot(out / "report" / "index.html", png, tmp_path / "profile", size="1200,4000")
     assert console_messages(log) == []
     assert pixel_std(png) > 20
     assert count_colour_pixels(png) > 5000

@@ -14,7 +14,8 @@ from nerprobe.cli.memorization import register
 from nerprobe.memorization.config import MemorizationConfig
 from nerprobe.memorization.run import run_memorization
 from nerprobe.probes.base import ProbeSet
-from nerprobe.probes.registry import PROBES, set_names
+from nerprobe.memorization.config import DEFAULT_PROBES
+from nerprobe.probes.registry import PROBES, expand, set_names
 
 
 def cli():
@@ -42,7 +43,7 @@ def test_run_directory_is_complete_and_reloadable(demo_run):
     assert manifest["subjects"] == ["lookup"] and manifest["predictors"]["lookup"]["role"] == "subject"
     assert {"lookup", "context-only", "do-nothing"} <= set(manifest["predictors"])
     assert manifest["data"]["hashes"]["train"].startswith("sha256:")
-    assert manifest["probes"] == list(PROBES)
+    assert manifest["probes"] == expand(DEFAULT_PROBES) == [p for p in PROBES if PROBES[p].generates]
     for name in set_names(manifest["probes"]):
         ps = ProbeSet.load(out / "probes" / f"{name}.jsonl")
         assert len(ps) == manifest["probe_sets"][name]["items"] > 0
@@ -230,3 +231,25 @@ def test_tiny_tuned_model_end_to_end(tmp_path):
                                              for why in stats["family"]["untested"].values())
     status = scores["model"]["coverage"]["parse_status"]
     assert status.get("failed", 0) < 3
+
+
+@pytest.mark.slow
+def test_generation_free_probes_run_in_the_memorization_run(tmp_path):
+    """--probes likelihood,exposure: scored on the run's language models, written to measured/, merged into the
+    indicators (n/a for the rule controls) and the family (tuned vs base), drawn by the report."""
+    from nerprobe.reports.build import build_report
+
+    out = tmp_path / "run"
+    result = run_memorization(MemorizationConfig(model="tiny", limit=80, probes=("coverage", "likelihood", "exposure"),
+                                                 out=out, cache_dir=tmp_path / "cache", progress=False),
+                              log=lambda m: None)
+    assert (out / "measured" / "likelihood.json").is_file() and (out / "measured" / "exposure.json").is_file()
+    ind = result["stats"]["indicators"]
+    assert ind["model"]["name_margin_format"]["value"] is not None and ind["baseline"]["exposure_auc"]["value"]
+    assert "not a language model" in ind["lookup"]["name_win_format"]["reason"]
+    tested = {(c["kind"], c["about"]["indicator"]) for c in result["stats"]["comparisons"]}
+    assert ("tuned_vs_base", "name_margin_format") in tested and ("tuned_vs_base", "name_win_format") in tested
+    assert not any(h["kind"] == "beyond_form" and h["probe"] == "likelihood"
+                   for h in result["stats"]["family"]["hypotheses"])  # the form-only control is no language model
+    report = build_report([out], tmp_path / "report")
+    assert {"likelihood-win", "exposure-histograms"} <= {f.name for f in report.figures}

@@ -17,15 +17,17 @@ def _pct(x: float) -> str:
     return f"{round(100 * x, 1) + 0.0:.1f}"  # + 0.0 turns -0.0 into 0.0
 
 
-def estimate_cell(d: dict | None) -> str:
-    """An Estimate dict as ``value [low, high]`` in %, ``n/a`` without a value, ``-`` when absent."""
+def estimate_cell(d: dict | None, unit: str = "share") -> str:
+    """An Estimate dict as ``value [low, high]`` (a share in %, other units as they are, 2 decimals), ``n/a``
+    without a value, ``-`` when absent."""
     if not d:
         return "-"
     if d.get("value") is None:
         return "n/a"
+    num = _pct if unit == "share" else (lambda x: f"{x + 0.0:.2f}")
     if d.get("low") is None:
-        return _pct(d["value"])
-    return f"{_pct(d['value'])} [{_pct(d['low'])}, {_pct(d['high'])}]"
+        return num(d["value"])
+    return f"{num(d['value'])} [{num(d['low'])}, {num(d['high'])}]"
 
 
 def indicator_rows(stats: dict) -> list[dict]:
@@ -45,13 +47,14 @@ def summary_table(result: dict) -> Table:
     for p in predictors:
         table.add_column(p if roles.get(p) != "subject" else f"{p} (subject)", justify="right")
 
-    def cell(d):
-        return estimate_cell(d).replace(" [", "\n[")
+    def cell(d, unit="share"):
+        return estimate_cell(d, unit).replace(" [", "\n[")
 
     table.add_row("F1 test", *(cell(scores.get(p, {}).get("coverage", {}).get("f1")) for p in predictors))
     for s in indicator_rows(stats):
-        title = s["name"].replace("_", " ") + (" *" if s["memory"] else "")
-        table.add_row(title, *(cell(stats["indicators"][p].get(s["name"])) for p in predictors))
+        unit = s.get("unit", "share")
+        title = s["name"].replace("_", " ") + (" *" if s["memory"] else "") + ("" if unit == "share" else f" ({unit})")
+        table.add_row(title, *(cell(stats["indicators"][p].get(s["name"]), unit) for p in predictors))
     return table
 
 

@@ -43,6 +43,7 @@ class IndicatorSpec:
     conditioned_on: str
     memory: bool = True
     between: bool = False
+    unit: str = "share"  # "share" (a fraction, shown in %) or "nats/token"
 
 
 @dataclass
@@ -328,7 +329,7 @@ PROBES: dict[str, Probe] = {p.name: p for p in (
     _Probe("likelihood", "Matched training and held-out names scored by log-likelihood (no generation)",
            ("likelihood-pairs",), _build_likelihood, generates=False, measure_fn=_measure_likelihood, indicators=(
                IndicatorSpec("name_margin_format", "log-likelihood per token, training minus held-out name, in the "
-                             "target format", _PAIRS),
+                             "target format", _PAIRS, unit="nats/token"),
                IndicatorSpec("name_win_format", "training name more likely than its held-out partner, in the target "
                              "format", _PAIRS),
                IndicatorSpec("calibrated_name_win_format", "tuning raised the training name more than its partner",
