@@ -56,6 +56,6 @@ def _row(n: int, same: bool) -> dict:
 
 def test_twenty_identical_answers_are_inconclusive_and_two_thousand_are_retained():
     small = _row(20, same=True)
-    assert small["ci_low"] < -0.15 and small["ci_high"] > 0.15  # the bootstrap would have said [0, 0]
+    assert small["low"] < -0.15 and small["high"] > 0.15  # the bootstrap would have said [0, 0]
     assert verdict(small) == "inconclusive"
     assert verdict(_row(2000, same=True)) == "retained"

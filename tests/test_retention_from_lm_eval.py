@@ -78,7 +78,7 @@ def test_pairs_and_tests_two_lm_eval_folders(runs, tmp_path):
     base_run, tuned_run = read_lm_eval_run(runs["base"]), read_lm_eval_run(runs["tuned"])
     for r in rows:
         key = f"{r['metric']},{r['filter']}"
-        for run, side in ((base_run, "base"), (tuned_run, "tuned")):
+        for run, side in ((base_run, "value_a"), (tuned_run, "value_b")):
             assert r[side] == pytest.approx(run.results["results"][r["task"]][key], abs=1e-9)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "retention" and manifest["run"]["state"] == "complete"

@@ -89,14 +89,14 @@ def test_numbers_equal_what_lm_eval_reports_itself(run, models):
         direct[key] = res["results"]["local_mmlu"]["acc,none"]
     row = next(r for r in result.rows["fmt_xml"] if r["task"] == "local_mmlu" and r["metric"] == "acc")
     assert row["n"] == 10
-    assert row["base"] == pytest.approx(direct["base"], abs=1e-12)
-    assert row["tuned"] == pytest.approx(direct["fmt_xml"], abs=1e-12)
+    assert row["value_a"] == pytest.approx(direct["base"], abs=1e-12)
+    assert row["value_b"] == pytest.approx(direct["fmt_xml"], abs=1e-12)
     # and the stored lm-eval aggregates of the run agree with the per-item rows for every task and filter
     for key, rows in result.rows.items():
         for r in rows:
             agg = result.aggregates[key][r["task"]][f"{r['metric']},{r['filter']}"]
-            assert r["tuned"] == pytest.approx(agg)
-            assert r["base"] == pytest.approx(result.aggregates["base"][r["task"]][f"{r['metric']},{r['filter']}"])
+            assert r["value_b"] == pytest.approx(agg)
+            assert r["value_a"] == pytest.approx(result.aggregates["base"][r["task"]][f"{r['metric']},{r['filter']}"])
 
 
 def test_both_models_see_the_same_seeded_subset(run):

@@ -65,13 +65,13 @@ def test_mcnemar_bootstrap_and_holm_agree_with_statsmodels_and_scipy():
     table = [[np.sum(base_acc & tuned_acc), np.sum(base_acc & ~tuned_acc)],
              [np.sum(~base_acc & tuned_acc), np.sum(~base_acc & ~tuned_acc)]]
     assert rows["acc"]["p"] == pytest.approx(sm_mcnemar(table, exact=True).pvalue)
-    assert rows["acc"]["delta"] == pytest.approx(tuned_acc.mean() - base_acc.mean())
+    assert rows["acc"]["difference"] == pytest.approx(tuned_acc.mean() - base_acc.mean())
 
     assert rows["f1"]["test"] == "paired-bootstrap"
     ref = sps.bootstrap((base_f1, tuned_f1), lambda a, b: np.mean(b - a), paired=True, vectorized=False,
                         n_resamples=10000, method="percentile", random_state=0).confidence_interval
-    assert rows["f1"]["ci_low"] == pytest.approx(ref.low, abs=0.02)
-    assert rows["f1"]["ci_high"] == pytest.approx(ref.high, abs=0.02)
+    assert rows["f1"]["low"] == pytest.approx(ref.low, abs=0.02)
+    assert rows["f1"]["high"] == pytest.approx(ref.high, abs=0.02)
 
     ps = [r["p"] for r in rows.values()]
     expected = multipletests(ps, method="holm")[1]
@@ -95,7 +95,7 @@ def test_filters_pair_separately():
     tuned = [_log(i, {"exact_match": float(f == "flex")}, filt=f) for i in range(5) for f in ("strict", "flex")]
     rows = {r["filter"]: r for r in compare_runs(pair_records(item_records("t", base), item_records("t", tuned)),
                                                   n_resamples=500)}
-    assert rows["strict"]["delta"] == -1.0 and rows["flex"]["delta"] == 0.0
+    assert rows["strict"]["difference"] == -1.0 and rows["flex"]["difference"] == 0.0
 
 
 def test_runs_over_different_documents_are_refused():
@@ -158,3 +158,21 @@ def test_local_task_yamls_resolve_to_real_files(tmp_path, data_dir):
     with pytest.raises(InputError, match="local_mmlu needs this file") as err:
         suite.check_local_data(tasks, tmp_path / "nowhere")
     assert err.value.field == "data_dir"  # the CLI names --data-dir
+
+
+def test_retention_rows_are_the_shared_comparison_type():
+    """Issue 10 structure: retention and memorization share one Comparison (retention adds its own facts)."""
+    import numpy as np
+
+    from nerprobe.analysis.estimates import Comparison
+    from nerprobe.retention.compare import compare_runs
+    from nerprobe.retention.pairing import PairedMetric
+
+    rng = np.random.default_rng(0)
+    base, tuned = rng.integers(0, 2, 200).astype(float), rng.integers(0, 2, 200).astype(float)
+    pair = PairedMetric("t", "acc", "none", list(range(200)), base, tuned, binary_by_task=True)
+    (row,) = compare_runs([pair])
+    c = Comparison.from_dict(row)
+    assert (c.a, c.b, c.kind) == ("base", "tuned", "retention") and c.difference == pytest.approx(tuned.mean() - base.mean())
+    assert c.low <= c.difference <= c.high and c.p_holm == row["p_holm"] and c.reject == (row["p_holm"] < 0.05)
+    assert row["verdict"] in ("worse", "better", "retained", "inconclusive")

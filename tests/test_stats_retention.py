@@ -30,12 +30,12 @@ def test_no_significant_change_on_few_items_is_inconclusive_not_retained():
     small = rng.random(20) < 0.6
     (row,) = compare_runs(_pairs(small, small ^ (rng.random(20) < 0.1)))
     assert row["p_holm"] >= 0.05 and row["verdict"] == "inconclusive"
-    assert row["ci_high"] - row["ci_low"] > 0.04  # a CI wider than the ±2-point margin
+    assert row["high"] - row["low"] > 0.04  # a CI wider than the ±2-point margin
     # thousands of items with a tiny change: the CI lies within ±2 points
     big = rng.random(6000) < 0.6
     flips = rng.random(6000) < 0.01
     (row,) = compare_runs(_pairs(big, big ^ flips))
-    assert -0.02 <= row["ci_low"] and row["ci_high"] <= 0.02 and row["verdict"] == "retained"
+    assert -0.02 <= row["low"] and row["high"] <= 0.02 and row["verdict"] == "retained"
     assert row["margin"] == 2.0
     (tight,) = compare_runs(_pairs(big, big ^ flips), margin=0.2)
     assert tight["verdict"] == "inconclusive"
@@ -49,7 +49,7 @@ def test_worse_and_better_follow_holm_and_the_metrics_direction():
     assert row["verdict"] == "worse" and row["p_holm"] < 0.05
     (lower,) = compare_runs(_pairs(base, tuned), {("t", "acc"): False})
     assert lower["verdict"] == "better"
-    assert verdict({"p_holm": 0.5, "alpha": 0.05, "delta": 0.0, "ci_low": -0.01, "ci_high": 0.03}) == "inconclusive"
+    assert verdict({"p_holm": 0.5, "alpha": 0.05, "difference": 0.0, "low": -0.01, "high": 0.03}) == "inconclusive"
 
 
 def test_resamples_come_from_the_family_and_too_few_are_refused():

@@ -39,9 +39,9 @@ def print_rows(rows: list[dict], title: str) -> None:
         table.add_column(col, justify="left" if col in ("task", "metric", "verdict") else "right")
     for r in rows:
         metric = r["metric"] if r["filter"] == "none" else f"{r['metric']} ({r['filter']})"
-        ci = f"{r['delta']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+        ci = f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
         table.add_row(
-            r["task"], metric, str(r["n"]), _fmt(r["base"]), _fmt(r["tuned"]), ci,
+            r["task"], metric, str(r["n"]), _fmt(r["value_a"]), _fmt(r["value_b"]), ci,
             f"{_p(r['p'])} ({_TEST_SHORT.get(r['test'], r['test'])})", _p(r["p_holm"]), r["verdict"],
         )
     _wide_console().print(table)

@@ -268,9 +268,11 @@ def retention_rows(runs: list[Run]) -> pd.DataFrame:
             for row in comp.get("rows", []):
                 metric = row["metric"] if row.get("filter") in (None, "none") else f"{row['metric']} ({row['filter']})"
                 rows.append({"run": r.name, "adapter": key, "fingerprint": r.manifest.get("fingerprints", {}).get(key),
-                             "task": row["task"], "metric": metric, "n": row.get("n"), "base": row.get("base"),
-                             "tuned": row.get("tuned"), "estimate": row.get("delta"), "low": row.get("ci_low"),
-                             "high": row.get("ci_high"), "p": row.get("p"), "p_holm": row.get("p_holm"),
+                             "task": row["task"], "metric": metric, "n": row.get("n"),
+                             # a Comparison dict (older runs: base/tuned/delta/ci_low/ci_high)
+                             "base": row.get("value_a", row.get("base")), "tuned": row.get("value_b", row.get("tuned")),
+                             "estimate": row.get("difference", row.get("delta")), "low": row.get("low", row.get("ci_low")),
+                             "high": row.get("high", row.get("ci_high")), "p": row.get("p"), "p_holm": row.get("p_holm"),
                              "test": row.get("test"), "verdict": row.get("verdict"), "margin": row.get("margin"),
                              "reject": row.get("p_holm", 1.0) < row.get("alpha", 0.05),
                              "signature": row.get("ci_signature"), "test_signature": row.get("signature"),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from nerprobe.analysis.estimates import Comparison
 from nerprobe.analysis.paired_proportions import tango_ci
 from nerprobe.analysis.significance import holm, mcnemar, paired_bootstrap_mean, resamples_for_family
 from nerprobe.retention.pairing import PairedMetric
@@ -34,54 +35,44 @@ VERDICTS = ("worse", "better", "retained", "inconclusive")
 
 
 def compare_metric(pair: PairedMetric, *, n_resamples: int = 10000, seed: int = 0, alpha: float = 0.05) -> dict:
-    """One row: base and tuned means, the difference with its CI (Tango's score interval for a binary metric, else
-    the paired bootstrap's), and the test's p-value.
+    """One row: the ``analysis.estimates.Comparison`` of tuned (``b``) against base (``a``) on one task, metric and
+    filter, as a dict, with what retention adds.
 
-    ``test`` names the test ("mcnemar-exact", "mcnemar-chi2-cc" or "paired-bootstrap"); ``signature`` says how the
-    numbers were computed; ``binary`` whether the metric was tested as binary (``PairedMetric.binary``).
-    """
+    ``value_a``/``value_b`` are the base and tuned means, ``difference`` tuned - base with its CI ``low``/``high``
+    (Tango's score interval for a binary metric, else the paired bootstrap's), ``p`` the test's p-value and
+    ``p_method`` the test ("mcnemar-exact", "mcnemar-chi2-cc" or "paired-bootstrap"); ``about`` holds task, metric
+    and filter. Retention adds ``task``, ``filter``, ``n``-independent facts: ``alpha``, ``binary``,
+    ``prompts_differ``, ``ci_signature`` and, for McNemar, ``base_only``/``tuned_only`` (the discordant counts)."""
     boot = paired_bootstrap_mean(pair.base, pair.tuned, n_resamples=n_resamples, seed=seed, alpha=alpha)
-    row = {
-        "task": pair.task,
-        "metric": pair.metric,
-        "filter": pair.filter,
-        "n": len(pair.doc_ids),
-        "base": boot.score_a,
-        "tuned": boot.score_b,
-        "delta": boot.difference,
-        "ci_low": boot.ci_difference[0],
-        "ci_high": boot.ci_difference[1],
-        "alpha": alpha,
-        "binary": pair.binary,
-        "prompts_differ": pair.prompts_differ,
-        "ci_signature": boot.signature,
-    }
+    low, high, ci_signature = boot.ci_difference[0], boot.ci_difference[1], boot.signature
+    extra: dict = {}
     if pair.binary:
         # the bootstrap CI collapses to [0, 0] when the models disagree on no item; the score interval does not
         ci = tango_ci(pair.base.astype(bool), pair.tuned.astype(bool), alpha)
-        row.update(ci_low=ci.low, ci_high=ci.high, ci_signature=ci.signature)
+        low, high, ci_signature = ci.low, ci.high, ci.signature
         mc = mcnemar(pair.base.astype(bool), pair.tuned.astype(bool))
-        row.update(
-            test=mc.method,
-            p=mc.p_value,
-            base_only=mc.a_only,
-            tuned_only=mc.b_only,
-            signature=mc.signature,
-        )
+        p, method, signature = mc.p_value, mc.method, mc.signature
+        extra = {"base_only": mc.a_only, "tuned_only": mc.b_only}
     else:
-        row.update(test="paired-bootstrap", p=boot.p_value, p_value_method=boot.p_value_method,
-                   signature=boot.signature)
-    return row
+        p, method, signature = boot.p_value, "paired-bootstrap", boot.signature
+        extra = {"p_value_method": boot.p_value_method}
+    comparison = Comparison(
+        name=f"{pair.task} {pair.metric} ({pair.filter})", kind="retention", metric=pair.metric, a="base", b="tuned",
+        value_a=boot.score_a, value_b=boot.score_b, difference=boot.difference, low=low, high=high,
+        n=len(pair.doc_ids), p=p, p_method=method, signature=signature,
+        about={"task": pair.task, "metric": pair.metric, "filter": pair.filter})
+    return {**comparison.to_dict(), "task": pair.task, "filter": pair.filter, "alpha": alpha, "binary": pair.binary,
+            "prompts_differ": pair.prompts_differ, "ci_signature": ci_signature, "test": method, **extra}
 
 
 def verdict(row: dict, higher_is_better: bool = True, margin: float = DEFAULT_MARGIN) -> str:
     """``worse``, ``better``, ``retained`` or ``inconclusive`` for a row with ``p_holm`` (see the module doc);
     ``margin`` is in points (``margin / 100`` on the metric's scale)."""
-    if row["p_holm"] < row["alpha"] and row["delta"] != 0:
-        improved = (row["delta"] > 0) == higher_is_better
+    if row["p_holm"] < row["alpha"] and row["difference"] != 0:
+        improved = (row["difference"] > 0) == higher_is_better
         return "better" if improved else "worse"
     bound = margin / 100
-    if -bound <= row["ci_low"] and row["ci_high"] <= bound:
+    if -bound <= row["low"] and row["high"] <= bound:
         return "retained"
     return "inconclusive"
 
@@ -116,8 +107,9 @@ def compare_runs(
         return rows
     adj = holm([r["p"] for r in rows], alpha=alpha)
     hib = higher_is_better or {}
-    for r, p_adj in zip(rows, adj.adjusted):
+    for r, p_adj, rej in zip(rows, adj.adjusted, adj.reject):
         r["p_holm"] = p_adj
+        r["reject"] = bool(rej)
         r["holm_signature"] = adj.signature
         r["margin"] = margin
         r["n_resamples"] = n_resamples

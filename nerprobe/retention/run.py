@@ -10,7 +10,7 @@ Run directory::
     results/<model>/<task>.json        lm-eval's aggregate results for one (model, task), written when it finishes
     results/<model>/<task>.items.jsonl its per-item records
     pairs/<adapter>/<leaf task>.jsonl  per-item pairs base vs tuned, one line per (metric, filter, doc)
-    stats.json                         rows (task, metric, base, tuned, delta, CI, p, Holm p, verdict), answer form
+    stats.json                         rows (Comparison dicts: base value_a, tuned value_b, difference, CI, p; Holm p, verdict), answer form
 
 A rerun with the same settings and ``--out`` skips every finished (model, task) pair.
 """
