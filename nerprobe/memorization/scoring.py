@@ -23,6 +23,7 @@ from nerprobe.analysis.estimates import Comparison, Estimate, holm_adjust
 from nerprobe.analysis.indicators import compare
 from nerprobe.memorization.predictors import BASELINE, FORM
 from nerprobe.probes import registry
+from nerprobe.probes.measures import labels_for
 
 ALPHA = 0.05
 """Level of the declared family's tests (Holm) and of the resample rule."""
@@ -76,7 +77,7 @@ def set_labels(sets: dict, predictions: dict, labelset) -> dict[str, list[str]]:
     out = {}
     for name, ps in sets.items():
         names = ps.params.get("labelset", {}).get("names") or list(labelset.names)
-        out[name] = registry.measures.labels_for([ps], [by[name] for by in predictions.values() if name in by])
+        out[name] = labels_for([ps], [by[name] for by in predictions.values() if name in by])
         out[name] = sorted(set(out[name]) | set(names))
     return out
 
