@@ -253,3 +253,27 @@ def test_generation_free_probes_run_in_the_memorization_run(tmp_path):
                    for h in result["stats"]["family"]["hypotheses"])  # the form-only control is no language model
     report = build_report([out], tmp_path / "report")
     assert {"likelihood-win", "exposure-histograms"} <= {f.name for f in report.figures}
+
+
+@pytest.mark.slow
+def test_names_and_symbols_adapters_are_compared_on_their_seen_unseen_gaps(tmp_path):
+    """Issue 10 §5, the study's RQ3 design: two adapters of one base, one trained on label names and one on symbols
+    (A=ORG, B=PER, C=LOC), as two subjects. The symbols adapter is prompted with its symbols and its outputs are
+    mapped back; the difference of their seen-unseen gaps is a declared paired test."""
+    from nerprobe.models.tiny import ensure_tiny_adapter
+
+    names, symbols = (ensure_tiny_adapter("xml", kind=k, progress=False) for k in ("memorizer", "symbols"))
+    result = run_memorization(MemorizationConfig(
+        model="tiny", adapters=(("names", str(names)), ("symbols", str(symbols))), limit=60,
+        probes=("coverage", "type-swaps"), out=tmp_path / "run", cache_dir=tmp_path / "cache", progress=False),
+        log=lambda m: None)
+    assert result["manifest"]["subjects"] == ["names", "symbols"]
+    hyp = {h["name"]: h for h in result["stats"]["family"]["hypotheses"]}
+    gap = hyp["symbols vs names: seen_unseen_gap"]
+    assert gap["kind"] == "between_subjects" and (gap["a"], gap["b"]) == ("names", "symbols")
+    prompts = [json.loads(line)["prompt"] for line in
+               (tmp_path / "run" / "generations" / "symbols" / "coverage.jsonl").read_text().splitlines()]
+    assert all("labels A, B, and C" in p for p in prompts)  # prompted with its own symbols
+    ind = result["stats"]["indicators"]
+    assert ind["names"]["seen_unseen_gap"]["value"] is not None  # the memorizer: a large gap
+    assert result["scores"]["symbols"]["coverage"]["f1"]["value"] > 0.1  # mapped back: its symbols score as names
