@@ -72,7 +72,9 @@ def _adapters(values: list[str]) -> tuple[Optional[str], tuple[tuple[str, str], 
     names = [n for n, _ in named]
     if len(set(names)) != len(names) or not all(n.strip() for n in names):
         raise OptionError("--adapter", f"adapter names must be distinct and non-empty: {', '.join(names)}")
-    reserved = {"baseline", "lookup", "context-only", "form-only", "do-nothing"} & set(names)
+    from nerprobe.memorization.predictors import BASELINE, CONTROLS
+
+    reserved = {BASELINE, *CONTROLS} & set(names)
     if reserved:
         raise OptionError("--adapter", f"{sorted(reserved)[0]!r} names a control; choose another adapter name")
     return None, tuple((n.strip(), d) for n, d in named)

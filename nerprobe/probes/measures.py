@@ -140,9 +140,6 @@ def swap_counts(type_swaps, predictions) -> dict[str, int]:
 
 
 # -- pair lookup -------------------------------------------------------------------------------------------------
-ARMS = ("alone", "in_context", "sentence_recall")
-
-
 def lookup_cells(pair_lookup, predictions) -> dict[tuple[str, str], dict[str, tuple[bool, bool]]]:
     """``(group, mode) -> match id -> (correct, labelled)``: whether the item's span got its label, and whether it
     got any label."""
