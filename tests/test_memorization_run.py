@@ -277,3 +277,13 @@ def test_names_and_symbols_adapters_are_compared_on_their_seen_unseen_gaps(tmp_p
     ind = result["stats"]["indicators"]
     assert ind["names"]["seen_unseen_gap"]["value"] is not None  # the memorizer: a large gap
     assert result["scores"]["symbols"]["coverage"]["f1"]["value"] > 0.1  # mapped back: its symbols score as names
+
+
+def test_cli_json_is_one_object_with_the_indicators(tmp_path):
+    r = CliRunner().invoke(cli(), ["memorization", "--model", "lookup", "--probes", "coverage,pair-lookup",
+                                   "--out", str(tmp_path / "r"), "--no-progress", "--json"])
+    assert r.exit_code == 0, r.output
+    obj = json.loads(r.stdout.strip().splitlines()[-1])
+    assert obj["run_directory"] == str(tmp_path / "r") and obj["roles"]["lookup"] == "subject"
+    assert obj["indicators"]["lookup"]["lookup_gain_alone"]["value"] == 1.0
+    assert obj["indicators"]["do-nothing"]["lookup_gain_alone"]["value"] is None

@@ -126,6 +126,7 @@ def memorization(
                                                "the subject answers with them"),
     out: Path = typer.Option(Path("runs/memorization"), "--out", help="run directory to write"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
     """Run the memorization probes with the model, its base and the controls; write the run directory."""
     from nerprobe.analysis.significance import TooFewResamples
@@ -157,6 +158,9 @@ def memorization(
         result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
     except TooFewResamples as err:
         raise OptionError("--n-resamples", err.reason) from None
+    if as_json:
+        print_json(result, out)
+        return
     if "export" in result:
         console.print(f"exported {len(result['sets'])} probe sets to {export} (manifest: {result['export']}); "
                       "generate greedily with your engine, then rerun with --predictions", highlight=False,
@@ -170,6 +174,21 @@ def memorization(
     console.print(f"{family['m']} declared paired tests (Holm over exactly these, {family['n_resamples']} resamples; "
                   f"{len(family['untested'])} untested: n/a), {len(signif)} significant at {family['alpha']:g}; "
                   f"run written to {out}", highlight=False, soft_wrap=True)
+
+
+def print_json(result: dict, out: Path) -> None:
+    """``--json``: the indicators, the declared tests and the problems (or, with ``--export``, what was exported) as
+    one JSON object on stdout."""
+    import json
+
+    if "export" in result:
+        obj = {"export": result["export"], "sets": result["sets"]}
+    else:
+        stats = result["stats"]
+        obj = {"indicators": stats["indicators"], "indicator_specs": stats["indicator_specs"],
+               "roles": stats.get("roles", {}), "comparisons": stats["comparisons"], "family": stats["family"],
+               "problems": result["manifest"]["problems"], "run_directory": str(out)}
+    print(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 def register(app: typer.Typer) -> None:
