@@ -26,6 +26,7 @@ from typing import Iterable, Mapping, Sequence
 from nerprobe.errors import InputError
 from nerprobe.exchange.requests import probe_requests
 from nerprobe.formats.labels import LabelSet
+from nerprobe.formats.predictions import json_object_lines
 from nerprobe.models.predictors import Request
 
 LLAMAFACTORY_FILE = "generated_predictions.jsonl"
@@ -47,29 +48,16 @@ class OutputRecord:
 def read_output_records(path) -> list[OutputRecord]:
     """Every record of an outputs JSONL file, in order (blank lines skipped); ``InputError`` ``path:line: why``."""
     p = str(path)
-    try:
-        fh = Path(path).open(encoding="utf-8")
-    except OSError as err:
-        raise InputError(p, None, f"cannot read: {err.strerror}", field=FIELD) from None
     out: list[OutputRecord] = []
-    with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(p, n, f"not valid JSON: {err.msg}", field=FIELD) from None
-            if not isinstance(obj, dict):
-                raise InputError(p, n, "expected a JSON object", field=FIELD)
-            output = obj.get("output", obj.get("predict"))
-            rid, prompt = obj.get("id"), obj.get("prompt")
-            if not isinstance(output, str):
-                raise InputError(p, n, 'missing string "output" (or LLaMA-Factory\'s "predict")', field=FIELD)
-            if rid is None and not isinstance(prompt, str):
-                raise InputError(p, n, 'needs an "id" or a string "prompt" to pair it with a probe item', field=FIELD)
-            out.append(OutputRecord(p, n, None if rid is None else str(rid),
-                                    prompt if isinstance(prompt, str) else None, output))
+    for n, obj in json_object_lines(path, FIELD):
+        output = obj.get("output", obj.get("predict"))
+        rid, prompt = obj.get("id"), obj.get("prompt")
+        if not isinstance(output, str):
+            raise InputError(p, n, 'missing string "output" (or LLaMA-Factory\'s "predict")', field=FIELD)
+        if rid is None and not isinstance(prompt, str):
+            raise InputError(p, n, 'needs an "id" or a string "prompt" to pair it with a probe item', field=FIELD)
+        out.append(OutputRecord(p, n, None if rid is None else str(rid),
+                                prompt if isinstance(prompt, str) else None, output))
     return out
 
 
