@@ -101,3 +101,15 @@ def test_stop_strings_cut_the_output(loaded, requests):
         assert stop not in s and f.startswith(s)
         if stop in f:
             assert s == f[: f.index(stop)]
+
+
+def test_continuous_engine_gives_the_padded_batches_outputs(loaded, requests):
+    """transformers' continuous batching (paged cache, requests joining and leaving) decodes greedily to the same text
+    as the padded length-sorted batches in float32, repeated prompts included; its cache key differs."""
+    reqs = requests[:6] + requests[:2]  # two prompts twice: matched back by token ids
+    padded = HFPredictor(loaded, batch_size=4, max_new_tokens=8).predict(reqs, progress=False)
+    continuous = HFPredictor(loaded, max_new_tokens=8, engine="continuous")
+    assert continuous.predict(reqs, progress=False) == padded
+    assert continuous.settings(8) == {**HFPredictor(loaded).settings(8), "engine": "continuous"}
+    with pytest.raises(ValueError, match="engine must be one of generate, continuous"):
+        HFPredictor(loaded, engine="vllm")

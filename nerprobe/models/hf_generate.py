@@ -4,6 +4,11 @@ Batches are formed from prompts sorted by token length (little padding), padded 
 mask, so that position ids follow the mask and each row decodes exactly as it would alone. Each request gets its
 own ``max_new_tokens`` (``max_new_tokens_for``: input tokens × a factor of the output format + a margin); a batch
 runs to the largest and each row is cut to its own budget, which gives the same text as generating it alone.
+
+``engine="continuous"`` hands the requests to transformers' continuous batching (``model.generate_batch``: paged
+KV cache, requests join and leave the running batch as they finish) in chunks of ``CONTINUOUS_CHUNK``, instead of
+padded ``model.generate`` batches; outputs are cut and cached the same way. It is a GPU path: on CPU it is much
+slower than the padded batches.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ FORMAT_OUTPUT_FACTOR = {
 DEFAULT_FACTOR = 3.0
 DEFAULT_MARGIN = 32
 MAX_NEW_TOKENS_CAP = 2048
+#: Requests per ``generate_batch`` call of the continuous engine (each call's outputs are cached before the next).
+CONTINUOUS_CHUNK = 512
+ENGINES = ("generate", "continuous")
 
 
 def max_new_tokens_for(n_input_tokens: int, format_name: str, margin: int = DEFAULT_MARGIN) -> int:
@@ -52,10 +60,16 @@ class HFPredictor:
     ``max_new_tokens`` fixes the budget for every request (default: per request, ``max_new_tokens_for``);
     ``stop_strings`` end an output at their first occurrence (the stop string itself is dropped). ``template`` (a
     ``nerprobe.templates.ChatTemplate``; None: the tokenizer's own) and ``system`` (a system prompt) shape the prompt.
+    ``engine``: ``generate`` (padded, length-sorted batches of ``batch_size``) or ``continuous`` (transformers'
+    continuous batching, see the module docstring).
     """
 
     def __init__(self, loaded, cache=None, max_new_tokens: int | None = None, batch_size: int = 8,
-                 stop_strings: Sequence[str] = (), template=None, system: str | None = None):
+                 stop_strings: Sequence[str] = (), template=None, system: str | None = None,
+                 engine: str = "generate"):
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self.engine = engine
         self.loaded = loaded
         self.cache = cache
         self.max_new_tokens = max_new_tokens
@@ -84,14 +98,18 @@ class HFPredictor:
         return max_new_tokens_for(n, request.format_name)
 
     def settings(self, budget: int) -> dict:
-        """The decoding settings that enter the cache key."""
-        return {
+        """The decoding settings that enter the cache key (the engine only when it is not the default, so that
+        outputs cached before engines existed keep their keys)."""
+        settings = {
             "decoding": "greedy",
             "max_new_tokens": budget,
             "stop": list(self.stop_strings),
             "dtype": str(self.loaded.dtype).replace("torch.", ""),
             "prompt_style": self.prompt_style,
         }
+        if self.engine != "generate":
+            settings["engine"] = self.engine
+        return settings
 
     # -- prediction -------------------------------------------------------------------------------------------
     def predict(self, requests: Sequence[Request], *, progress: bool = True, description: str = "generating") -> list[str]:
@@ -115,11 +133,13 @@ class HFPredictor:
         tok = self.loaded.tokenizer
         lengths = {i: len(tok(texts[i], add_special_tokens=False)["input_ids"]) for i in todo}
         order = sorted(todo, key=lambda i: (-lengths[i], i))
+        step = CONTINUOUS_CHUNK if self.engine == "continuous" else self.batch_size
+        run = self._generate_continuous if self.engine == "continuous" else self._generate
         with make_progress(disable=not progress) as bar:
             task = bar.add_task(description, total=len(order))
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                outs = self._generate([texts[i] for i in batch], [budgets[i] for i in batch])
+            for start in range(0, len(order), step):
+                batch = order[start : start + step]
+                outs = run([texts[i] for i in batch], [budgets[i] for i in batch])
                 self.generated += len(batch)
                 outputs.update(zip(batch, outs))
                 if self.cache is not None:
@@ -148,13 +168,36 @@ class HFPredictor:
         with torch.inference_mode():
             out = model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1] :].tolist()
-        results = []
-        for row, budget in zip(new, budgets):
-            row = row[:budget]
-            cut = next((k for k, t in enumerate(row) if t in eos), len(row))
-            text = tok.decode(row[:cut], skip_special_tokens=True)
-            results.append(self._cut_at_stop(text))
-        return results
+        return [self._decode(row, budget, eos) for row, budget in zip(new, budgets)]
+
+    def _generate_continuous(self, texts: list[str], budgets: list[int]) -> list[str]:
+        """``texts`` through ``model.generate_batch``; results are matched back to prompts by their token ids (a
+        repeated prompt has one greedy output, so which copy gets which result does not matter)."""
+        from transformers import GenerationConfig
+
+        model, tok = self.loaded.model, self.loaded.tokenizer
+        add_special = self.prompt_style == "plain"
+        ids = [tok(t, add_special_tokens=add_special)["input_ids"] for t in texts]
+        eos = _eos_ids(model, tok)
+        config = GenerationConfig(max_new_tokens=max(budgets), do_sample=False, num_beams=1,
+                                  pad_token_id=tok.pad_token_id, eos_token_id=eos)
+        results = model.generate_batch(inputs=ids, generation_config=config, progress_bar=False)
+        by_prompt: dict[tuple[int, ...], list] = {}
+        for result in results.values():
+            if getattr(result, "error", None):
+                raise RuntimeError(f"continuous batching failed on a request: {result.error}")
+            by_prompt.setdefault(tuple(result.prompt_ids), []).append(result.generated_tokens)
+        missing = sum(1 for i in ids if not by_prompt.get(tuple(i)))
+        if missing:
+            raise RuntimeError(f"continuous batching returned no output for {missing} of {len(ids)} requests")
+        rows = [by_prompt[tuple(i)][0] for i in ids]
+        return [self._decode(list(row), budget, eos) for row, budget in zip(rows, budgets)]
+
+    def _decode(self, row: list[int], budget: int, eos: list[int]) -> str:
+        """One generated row as text: cut to ``budget`` tokens, at the first end-of-sequence id and at a stop string."""
+        row = row[:budget]
+        cut = next((k for k, t in enumerate(row) if t in eos), len(row))
+        return self._cut_at_stop(self.loaded.tokenizer.decode(row[:cut], skip_special_tokens=True))
 
     def _cut_at_stop(self, text: str) -> str:
         cuts = [text.find(s) for s in self.stop_strings if s and s in text]
