@@ -79,7 +79,7 @@ def generate_and_parse(named: NamedPredictor, probe_set, labelset, cfg: Memoriza
 
     own = probe_set.params.get("labelset") is None and named.labelset is not None
     ls = named.labelset if own else _labelset_for(probe_set, labelset)
-    requests = [Request.build(it.sentence, cfg.format_name, ls) for it in probe_set.items]
+    requests = Request.build_all([it.sentence for it in probe_set.items], cfg.format_name, ls)
     # imported outputs answer per set (two sets may hold one sentence under one prompt, with different outputs)
     predictor = named.predictor.for_set(probe_set.name) if hasattr(named.predictor, "for_set") else named.predictor
     outputs = predictor.predict(requests, progress=cfg.progress) if requests else []

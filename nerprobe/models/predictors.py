@@ -20,7 +20,7 @@ from rich.text import Text
 
 from nerprobe.data.model import Sentence
 from nerprobe.formats import get_format
-from nerprobe.formats.prompts import sft_record
+from nerprobe.formats.prompts import instruction
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,16 @@ class Request:
 
     @classmethod
     def build(cls, sentence: Sentence, format_name: str, labelset) -> "Request":
-        """The request for ``sentence`` with the prompt of ``nerprobe.formats.prompts.sft_record``."""
-        rec = sft_record(sentence, format_name, labelset)
-        return cls(sentence.id, sentence, format_name, labelset, rec["instruction"], rec["input"])
+        """The request for ``sentence`` with the prompt of ``nerprobe.formats.prompts.sft_record`` (its
+        ``instruction`` and ``input``; the record's rendered target output is no part of a request)."""
+        return cls(sentence.id, sentence, format_name, labelset, instruction(format_name, labelset), sentence.text)
+
+    @classmethod
+    def build_all(cls, sentences: Sequence[Sentence], format_name: str, labelset) -> list["Request"]:
+        """``build`` for each sentence, in order: the instruction depends on the format and label set alone, so it
+        is written once (a memorization run on CoNLL-2003 builds ~49,000 requests)."""
+        head = instruction(format_name, labelset)
+        return [cls(s.id, s, format_name, labelset, head, s.text) for s in sentences]
 
     @property
     def prompt(self) -> str:
@@ -83,7 +90,7 @@ def make_progress(disable: bool = False) -> Progress:
 
 def build_requests(sentences: Sequence[Sentence], format_name: str, labelset) -> list[Request]:
     """``Request.build`` for each sentence, in order."""
-    return [Request.build(s, format_name, labelset) for s in sentences]
+    return Request.build_all(sentences, format_name, labelset)
 
 
 def render_predictions(requests: Sequence[Request], entities_of, name: str, *, progress: bool = True) -> list[str]:
