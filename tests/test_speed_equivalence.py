@@ -406,6 +406,42 @@ def test_resampled_totals_with_kept_counts_equal_fresh_draws(n, chunk, monkeypat
     sig._COUNTS_CACHE.clear()
 
 
+@pytest.mark.parametrize("n", [1, 2, 20, 99, 1024, 1025, 3453])
+def test_index_counts_equal_one_bincount_per_row(n):
+    """The one-bincount path for few items (offset indices) and the per-row path give the counts of a bincount of
+    each row on its own, for chunks of every size, in every dtype asked."""
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis import significance as sig
+
+    for k in (1, 7, 100):
+        idx = np.random.default_rng(n + k).integers(0, n, size=(k, n), dtype=np.int32)
+        want = np.stack([np.bincount(row, minlength=n) for row in idx])
+        for dtype in (np.int64, np.float32, np.uint8):
+            got = sig.index_counts(idx, n, dtype)
+            assert got.dtype == dtype and got.shape == (k, n) and np.array_equal(got, want.astype(dtype))
+
+
+def test_counts_not_kept_gives_the_kept_totals():
+    """``counts_not_kept`` (probe score's one CI) draws and counts the same resamples as a kept (cached) run, and
+    keeps nothing; ``score_paired``'s CI equals ``bootstrap_ci`` outside it."""
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis import significance as sig
+
+    stats = np.random.default_rng(0).integers(0, 4, size=(300, 3, 3))
+    sig._COUNTS_CACHE.clear()
+    (kept,) = sig.resampled_totals(stats, 1000, 5)
+    assert sig._COUNTS_CACHE
+    sig._COUNTS_CACHE.clear()
+    with sig.counts_not_kept():
+        (fresh,) = sig.resampled_totals(stats, 1000, 5)
+        assert not sig._COUNTS_CACHE
+    assert sig.KEEP_COUNTS[0] and np.array_equal(kept, fresh)
+    with sig.counts_not_kept():
+        ci = sig.bootstrap_ci(stats, "micro-f1", n_resamples=1000, seed=5)
+    assert ci == sig.bootstrap_ci(stats, "micro-f1", n_resamples=1000, seed=5)
+    sig._COUNTS_CACHE.clear()
+
+
 def test_entity_logit_fits_the_formula_api_model():
     """``entity_logit`` builds ``Logit.from_formula``, which is what ``statsmodels.formula.api.logit`` names."""
     smf = pytest.importorskip("statsmodels.formula.api")
