@@ -364,6 +364,32 @@ def test_holm_equals_statsmodels():
             assert h.adjusted == tuple(float(x) for x in adjusted)
 
 
+# -- mention keys ---------------------------------------------------------------------------------------------------
+def test_normalize_mention_equals_the_regex_key(data_dir):
+    """``normalize_mention`` (split/join, answers kept) gives the regex key it replaced: every code point as white
+    space or not, and every CoNLL-2003 and WNUT-17 training mention."""
+    import re
+    import sys
+
+    from nerprobe.data.stats import normalize_mention
+
+    ws = re.compile(r"\s+")
+
+    def reference(text: str) -> str:
+        return ws.sub(" ", text).strip().casefold()
+
+    for cp in range(sys.maxunicode + 1):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        text = c + "Ab" + c + c + "Σ" + c
+        assert normalize_mention(text) == reference(text), hex(cp)
+    for path, scheme in (("conll2003/train.txt", "auto"), ("wnut17/wnut17train.conll", "iob2")):
+        for s in read_conll(data_dir / path, scheme=scheme).sentences:
+            for e in s.entities:
+                assert normalize_mention(s.surface(e)) == reference(s.surface(e))
+
+
 # -- statistics: same numbers, cheaper ------------------------------------------------------------------------------
 def test_normal_sf_equals_scipy_stats():
     """The normal tail of the resampled p-values, without importing scipy.stats, to the last bit."""
