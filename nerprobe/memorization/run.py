@@ -204,16 +204,19 @@ def check_labels(corpora: Corpora, labelset, problems: list[str]) -> None:
 
 
 @contextmanager
-def collector_paused():
-    """A context without automatic cyclic garbage collection (the collector runs again after it). Building
-    the probe sets and scoring make hundreds of thousands of objects and few cycles: the full collections their
-    allocations set off walked the growing heap again and again (0.9 s of the 1.5 s the collector took in a lookup
-    run on CoNLL-2003, the regression's imports most of the rest). Generation keeps the collector: a language
+def collector_paused(freeze: bool = False):
+    """A context without automatic cyclic garbage collection. Building the probe sets and scoring make hundreds of
+    thousands of objects and few cycles: the full collections their allocations set off walked the growing heap
+    again and again (0.9 s of the 1.5 s the collector took in a lookup run on CoNLL-2003, the regression's imports
+    most of the rest). ``freeze``: what was made is frozen (``gc.freeze``) before the collector is back, so that
+    it is not walked at all (objects that live through the run). Generation keeps the collector: a language
     model's generation makes cycles."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        if freeze:
+            gc.freeze()
     finally:
         if was_enabled:
             gc.enable()
@@ -276,10 +279,8 @@ def _run(cfg: MemorizationConfig, log: Callable[[str], None]) -> dict:
     ctx = registry.BuildContext(corpora.train, limited(corpora.test, cfg.limit, cfg.seed), index, labelset, cfg.seed,
                                 corpora.pool, cfg.replacement_source,
                                 min(cfg.pair_samples, cfg.limit) if cfg.limit else cfg.pair_samples, cfg.min_context)
-    with collector_paused():
+    with collector_paused(freeze=froze):  # the probe sets live through the run, like the corpora
         sets = registry.build_sets(probes, ctx)
-    if froze:  # the probe sets live through the run too: the collector need not walk them again
-        gc.freeze()
     if cfg.export is not None:
         return export_sets(cfg, sets, prompting, log)
     if cfg.predictions is not None:
@@ -337,7 +338,7 @@ def _run(cfg: MemorizationConfig, log: Callable[[str], None]) -> dict:
 
     match = "text" if getattr(_fmt(cfg.format_name), "position_free", False) else "exact"
     measured = measure_without_generation(probes, sets, predictors, cfg, corpora, labelset, run_dir, problems, log)
-    with collector_paused():
+    with collector_paused(freeze=froze):
         scores, stats = score_run(probes, sets, complete, labelset, index, subjects=subjects,
                                   n_resamples=cfg.n_resamples, seed=cfg.seed, match=match, family=family,
                                   measured=measured)
