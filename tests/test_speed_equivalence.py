@@ -390,6 +390,34 @@ def test_normalize_mention_equals_the_regex_key(data_dir):
                 assert normalize_mention(s.surface(e)) == reference(s.surface(e))
 
 
+# -- memorization: generation lines ---------------------------------------------------------------------------------
+def test_generation_lines_equal_json_dumps():
+    """The generations' lines (the instruction escaped once per set) are ``json.dumps(..., ensure_ascii=False)``
+    of the record, for random instructions, inputs and outputs with quotes, backslashes, control characters,
+    non-ASCII and lone surrogates, with and without an instruction."""
+    from types import SimpleNamespace
+
+    from nerprobe.formats.base import ParseStatus
+    from nerprobe.memorization.run import GenerationLines
+    from nerprobe.models.predictors import Request
+
+    rng = random.Random(0)
+    alphabet = list('ab "\\/\n\r\t\x00\x1f\x7f') + ["é", "日", "\u2028", "\ud800", "\U0001f600"]
+
+    def text(k):
+        return "".join(rng.choices(alphabet, k=rng.randint(0, k)))
+
+    line = GenerationLines()
+    heads = [text(30) for _ in range(4)] + [""]
+    for n in range(5000):
+        r = Request("s", Sentence("s", "x"), "xml", None, rng.choice(heads), text(20))
+        parse = SimpleNamespace(status=rng.choice(list(ParseStatus)), problems=tuple(text(5) for _ in range(n % 3)))
+        item_id, original_id, output = text(6), rng.choice([None, text(6)]), text(25)
+        want = json.dumps({"id": item_id, "original_id": original_id, "prompt": r.prompt, "output": output,
+                           "status": parse.status.value, "problems": list(parse.problems)}, ensure_ascii=False)
+        assert line(item_id, original_id, r, output, parse) == want + "\n"
+
+
 # -- statistics: same numbers, cheaper ------------------------------------------------------------------------------
 def test_normal_sf_equals_scipy_stats():
     """The normal tail of the resampled p-values, without importing scipy.stats, to the last bit."""
