@@ -496,6 +496,49 @@ def test_counts_not_kept_gives_the_kept_totals():
     sig._COUNTS_CACHE.clear()
 
 
+def _drawn_ci(stats, metric, n_resamples, seed):
+    """``bootstrap_ci``'s interval the long way: resampled totals always drawn."""
+    from nerprobe.analysis import significance as sig
+
+    _, fn, _ = sig._resolve_metric(metric)
+    (totals,) = sig.resampled_totals(stats, n_resamples, seed)
+    return sig._percentile_ci(fn(totals), 0.05)
+
+
+@pytest.mark.parametrize("metric", ["micro-f1", "macro-f1", "rate", "gap"])
+def test_intervals_known_without_drawing_equal_drawn_ones(metric):
+    """Items all alike (integer statistics): the interval computed on n times the one item equals the drawn one,
+    for span metrics and the memorization indicators' ratios; micro-F1 with no true positive anywhere is [0, 0]
+    drawn too. Statistics that differ, or are not integers, are drawn as before."""
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis import significance as sig
+    from nerprobe.probes import measures
+    from nerprobe.probes.registry import _micro_f1
+
+    fns = {"rate": measures._accuracy, "gap": measures._gap}
+    rng = np.random.default_rng(1)
+    for trial in range(12):
+        n = int(rng.integers(1, 400))
+        if metric in ("micro-f1", "macro-f1"):
+            one = rng.integers(0, 4, size=(int(rng.integers(1, 5)), 3))
+        else:
+            one = rng.integers(0, 3, size=4 if metric == "gap" else 2)
+        stats = np.repeat(one[None], n, axis=0)
+        m = metric if metric not in fns else fns[metric]
+        ci = sig.bootstrap_ci(stats, m, n_resamples=500, seed=trial)
+        assert (ci.low, ci.high) == _drawn_ci(stats, m, 500, trial)
+    assert not sig._alike_integer_items(np.array([[1, 2], [1, 3]]))
+    assert not sig._alike_integer_items(np.array([[0.5, 1.0], [0.5, 1.0]]))
+    assert not sig._alike_integer_items(np.zeros((0, 3), dtype=np.int64))
+    if metric == "micro-f1":  # the do-nothing control's sets: no true positive, gold varies
+        for n in (1, 50, 3453):
+            counts = np.zeros((n, 3), dtype=np.int64)
+            counts[:, 2] = rng.integers(0, 5, size=n)
+            counts[: n // 2, 1] = rng.integers(0, 3, size=n // 2)
+            ci = sig.bootstrap_ci(counts, _micro_f1, n_resamples=1000, seed=0, every_resample=0.0)
+            assert (ci.low, ci.high) == _drawn_ci(counts, _micro_f1, 1000, 0) == (0.0, 0.0)
+
+
 def test_entity_logit_fits_the_formula_api_model():
     """``entity_logit`` builds ``Logit.from_formula``, which is what ``statsmodels.formula.api.logit`` names."""
     smf = pytest.importorskip("statsmodels.formula.api")

@@ -365,16 +365,32 @@ def bootstrap_ci(
     seed: int = 0,
     alpha: float = 0.05,
     match: str | None = None,
+    *,
+    every_resample: float | None = None,
 ) -> BootstrapCI:
     """Percentile bootstrap CI (resampling sentences) of ``metric`` on per-sentence statistics (n, labels, 3).
 
     ``match`` names how the statistics were counted (``exact``, ``text``, ``llms4ner``) for the signature; None
-    takes the metric's default (``exact`` for span metrics)."""
+    takes the metric's default (``exact`` for span metrics).
+
+    Nothing is drawn where the resamples' metric values are known without drawing, with the interval drawing gives:
+    ``every_resample``, the value the caller knows the metric takes on every resample (micro-F1 with no true
+    positive in any item is 0); or integer statistics whose items are all alike, where every resample's totals are
+    ``n`` times the one item (the metric is computed on exactly those totals). A memorization run's do-nothing
+    control gives a third of its intervals so."""
     name, fn, default_match = _resolve_metric(metric)
     match = match or default_match
     stats = np.asarray(stats)
-    (totals,) = resampled_totals(stats, n_resamples, seed)
-    low, high = _percentile_ci(fn(totals), alpha)
+    if every_resample is not None:
+        values = np.full(n_resamples, float(every_resample))
+    elif _alike_integer_items(stats):
+        # the totals drawing would give, bit for bit: resampled totals are exact integers (see resampled_totals)
+        one = stats[0].astype(np.float64) * stats.shape[0]
+        values = fn(np.repeat(one[None], n_resamples, axis=0))
+    else:
+        (totals,) = resampled_totals(stats, n_resamples, seed)
+        values = fn(totals)
+    low, high = _percentile_ci(values, alpha)
     sig = signature(metric=name, match=match, test="bootstrap", n=n_resamples, seed=seed, ci=_ci_label(alpha))
     return BootstrapCI(
         metric=name,
@@ -388,6 +404,12 @@ def bootstrap_ci(
         seed=seed,
         signature=sig,
     )
+
+
+def _alike_integer_items(stats: np.ndarray) -> bool:
+    """True for integer (or boolean) statistics of at least one item whose items are all equal."""
+    return (len(stats) > 0 and (np.issubdtype(stats.dtype, np.integer) or stats.dtype == np.bool_)
+            and bool((stats == stats[:1]).all()))
 
 
 def _resampled_p(null: np.ndarray, observed: float, method: str) -> tuple[float, str, str]:
