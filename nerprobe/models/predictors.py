@@ -99,12 +99,21 @@ def render_predictions(requests: Sequence[Request], entities_of, name: str, *, p
     Shared by the predictors that find entities without generating text (the lookup baseline, the context-only
     control), so that their outputs go through the same parsing as a model's."""
     outputs = []
+    formats: dict = {}
     with make_progress(disable=not progress) as bar:
         task = bar.add_task(name, total=len(requests))
         for r in requests:
-            predicted = r.sentence.with_entities(entities_of(r.sentence))
+            s = r.sentence
+            # the text with the predicted entities (checked, sorted and deduplicated by Sentence), without tokens or
+            # meta: a format renders the text and entities alone, and a sentence whose tokens are made on first
+            # use (trusted_sentence) keeps them unmade
+            predicted = Sentence(s.id, s.text, (), tuple(entities_of(s)), s.doc_id)
+            fmt = formats.get(r.format_name)
+            if fmt is None:
+                fmt = formats[r.format_name] = get_format(r.format_name)
             names = list(r.labelset.names) if r.labelset is not None else None
-            outputs.append(get_format(r.format_name).render(predicted, labels=names))
-            bar.advance(task)
+            outputs.append(fmt.render(predicted, labels=names))
+            if progress:  # a disabled bar still keeps its task's count
+                bar.advance(task)
     return outputs
 
