@@ -259,8 +259,13 @@ def run_memorization(cfg: MemorizationConfig, log: Callable[[str], None] = print
     took 48.9 s instead of 18.9 s at load 3.5, same results)."""
     from threadpoolctl import threadpool_limits
 
+    frozen_before = gc.get_freeze_count()
     with threadpool_limits(1):
-        return _run(cfg, log)
+        try:
+            return _run(cfg, log)
+        finally:  # what the run froze (corpora, probe sets, predictions) is the collector's again, on every way out
+            if not frozen_before and gc.get_freeze_count():
+                gc.unfreeze()
 
 
 def _run(cfg: MemorizationConfig, log: Callable[[str], None]) -> dict:
@@ -377,6 +382,4 @@ def _run(cfg: MemorizationConfig, log: Callable[[str], None]) -> dict:
     for fname, obj in (("scores.json", scores), ("stats.json", stats)):
         write_json(run_dir / fname, obj)
     manifest = finish_run(run_dir, manifest, RUN_PARTS)  # last: marks the directory one complete run
-    if froze:
-        gc.unfreeze()
     return {"scores": scores, "stats": stats, "manifest": manifest}
