@@ -643,3 +643,84 @@ def test_score_with_rank_mapping_equals_offset_map(data_dir, tmp_path, monkeypat
     slow = score_files(gold, pred, n_resamples=200)
     assert fast == slow
     assert fast["pairing"]["text_mismatches"] == 0 and fast["scores"]["micro"]["n_gold"] > 1000
+
+
+# -- the command line: sub-commands imported on first use ------------------------------------------------------------
+def _eager_app():
+    """The ``probe`` app as it was built before sub-commands were made lazy: every module imported and registered."""
+    import typer
+
+    from nerprobe.cli import compare, data, demo, formats, memorization, models, report, retention, score, train
+
+    app = typer.Typer(help="Probe LLMs fine-tuned for NER: memorization, retention, reports.", no_args_is_help=True)
+    app.add_typer(data.app, name="data")
+    app.add_typer(formats.app, name="formats")
+    app.command("score")(score.score)
+    for module in (compare, models, train, retention, memorization, report, demo):
+        module.register(app)
+
+    @app.callback()
+    def main() -> None:
+        pass
+
+    return app
+
+
+def test_lazy_cli_has_the_eager_commands_in_order():
+    """The lazy group lists the commands, in the order, with the options (names, defaults, help) the eager app
+    had, whether a command was looked up first or the list was asked first."""
+    import typer.main
+
+    from nerprobe.cli import _LazyGroup, _SUBCOMMANDS, app
+
+    def shape(group):
+        def params(cmd):
+            return [(p.name, tuple(p.opts), p.default if not callable(p.default) else "callable", p.help)
+                    for p in cmd.params]
+
+        out = []
+        for name, cmd in group.commands.items():
+            out.append((name, params(cmd), sorted(getattr(cmd, "commands", {}) or {})))
+        return out
+
+    eager = shape(typer.main.get_command(_eager_app()))
+    lazy_first_lookup = typer.main.get_command(app)
+    assert isinstance(lazy_first_lookup, _LazyGroup)
+    assert lazy_first_lookup.get_command(None, "memorization") is not None  # one loaded before the rest
+    assert shape(lazy_first_lookup) == eager
+    assert shape(typer.main.get_command(app)) == eager
+    assert [n for n, _, _ in eager] == list(_SUBCOMMANDS)
+
+
+def test_probe_score_imports_no_other_command():
+    """``probe score`` imports its own command only: not the memorization command's probe registry, the models,
+    retention or report commands."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from nerprobe.cli import app\n"
+            "try:\n    app(['score', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('nerprobe.probes', 'nerprobe.memorization', "
+            "'nerprobe.cli.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "['nerprobe.cli.common', 'nerprobe.cli.score']"
+
+
+# -- requests: the prompt without the rendered target ---------------------------------------------------------------
+@pytest.mark.parametrize("format_name", ["bracketed", "xml", "json", "occurrence_index", "offset_json"])
+def test_requests_prompt_is_the_sft_records(data_dir, format_name):
+    """``Request.build`` and ``Request.build_all`` give the instruction and input of ``sft_record`` (the record
+    they were built from before), for the corpus label set and its symbolized forms."""
+    from nerprobe.formats.labels import LABEL_SETS
+    from nerprobe.formats.prompts import sft_record
+    from nerprobe.models.predictors import Request
+
+    sentences = read_conll(data_dir / "conll2003" / "test.txt").sentences[:200]
+    base = LABEL_SETS["conll2003"]
+    for ls in (base, base.symbolized(True)[0], base.symbolized(False)[0]):
+        built = Request.build_all(sentences, format_name, ls)
+        for s, r in zip(sentences, built):
+            rec = sft_record(s, format_name, ls)
+            one = Request.build(s, format_name, ls)
+            assert (r.instruction, r.input) == (one.instruction, one.input) == (rec["instruction"], rec["input"])
+            assert r.prompt == one.prompt and r.sentence is s and r.id == s.id
