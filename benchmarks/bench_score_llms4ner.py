@@ -151,9 +151,10 @@ def main() -> None:
         ours = median_time(nerprobe_in_process, args.repeats)
         from nerprobe.analysis import significance
 
-        def cold_ci():  # probe score draws one CI per process: no count matrices kept from an earlier call
+        def cold_ci():  # probe score draws one CI per process and keeps no count matrices (as score_paired)
             significance._COUNTS_CACHE.clear()
-            return bootstrap_ci(stats, "micro-f1", n_resamples=10000, seed=0)
+            with significance.counts_not_kept():
+                return bootstrap_ci(stats, "micro-f1", n_resamples=10000, seed=0)
 
         ci = median_time(cold_ci, args.repeats)
         whole = process_time([sys.executable, "-m", "nerprobe", "score", "--gold", str(gold_path), "--pred",

@@ -364,6 +364,60 @@ def test_holm_equals_statsmodels():
             assert h.adjusted == tuple(float(x) for x in adjusted)
 
 
+# -- mention keys ---------------------------------------------------------------------------------------------------
+def test_normalize_mention_equals_the_regex_key(data_dir):
+    """``normalize_mention`` (split/join, answers kept) gives the regex key it replaced: every code point as white
+    space or not, and every CoNLL-2003 and WNUT-17 training mention."""
+    import re
+    import sys
+
+    from nerprobe.data.stats import normalize_mention
+
+    ws = re.compile(r"\s+")
+
+    def reference(text: str) -> str:
+        return ws.sub(" ", text).strip().casefold()
+
+    for cp in range(sys.maxunicode + 1):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        text = c + "Ab" + c + c + "Σ" + c
+        assert normalize_mention(text) == reference(text), hex(cp)
+    for path, scheme in (("conll2003/train.txt", "auto"), ("wnut17/wnut17train.conll", "iob2")):
+        for s in read_conll(data_dir / path, scheme=scheme).sentences:
+            for e in s.entities:
+                assert normalize_mention(s.surface(e)) == reference(s.surface(e))
+
+
+# -- memorization: generation lines ---------------------------------------------------------------------------------
+def test_generation_lines_equal_json_dumps():
+    """The generations' lines (the instruction escaped once per set) are ``json.dumps(..., ensure_ascii=False)``
+    of the record, for random instructions, inputs and outputs with quotes, backslashes, control characters,
+    non-ASCII and lone surrogates, with and without an instruction."""
+    from types import SimpleNamespace
+
+    from nerprobe.formats.base import ParseStatus
+    from nerprobe.memorization.run import GenerationLines
+    from nerprobe.models.predictors import Request
+
+    rng = random.Random(0)
+    alphabet = list('ab "\\/\n\r\t\x00\x1f\x7f') + ["é", "日", "\u2028", "\ud800", "\U0001f600"]
+
+    def text(k):
+        return "".join(rng.choices(alphabet, k=rng.randint(0, k)))
+
+    line = GenerationLines()
+    heads = [text(30) for _ in range(4)] + [""]
+    for n in range(5000):
+        r = Request("s", Sentence("s", "x"), "xml", None, rng.choice(heads), text(20))
+        parse = SimpleNamespace(status=rng.choice(list(ParseStatus)), problems=tuple(text(5) for _ in range(n % 3)))
+        item_id, original_id, output = text(6), rng.choice([None, text(6)]), text(25)
+        want = json.dumps({"id": item_id, "original_id": original_id, "prompt": r.prompt, "output": output,
+                           "status": parse.status.value, "problems": list(parse.problems)}, ensure_ascii=False)
+        assert line(item_id, original_id, r, output, parse) == want + "\n"
+
+
 # -- statistics: same numbers, cheaper ------------------------------------------------------------------------------
 def test_normal_sf_equals_scipy_stats():
     """The normal tail of the resampled p-values, without importing scipy.stats, to the last bit."""
@@ -404,6 +458,85 @@ def test_resampled_totals_with_kept_counts_equal_fresh_draws(n, chunk, monkeypat
     (got,) = sig.resampled_totals(stats, 1000, 2, chunk)
     assert np.array_equal(got, fresh(2)) and list(sig._COUNTS_CACHE) == [(n, 1000, 2, chunk)]
     sig._COUNTS_CACHE.clear()
+
+
+@pytest.mark.parametrize("n", [1, 2, 20, 99, 1024, 1025, 3453])
+def test_index_counts_equal_one_bincount_per_row(n):
+    """The one-bincount path for few items (offset indices) and the per-row path give the counts of a bincount of
+    each row on its own, for chunks of every size, in every dtype asked."""
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis import significance as sig
+
+    for k in (1, 7, 100):
+        idx = np.random.default_rng(n + k).integers(0, n, size=(k, n), dtype=np.int32)
+        want = np.stack([np.bincount(row, minlength=n) for row in idx])
+        for dtype in (np.int64, np.float32, np.uint8):
+            got = sig.index_counts(idx, n, dtype)
+            assert got.dtype == dtype and got.shape == (k, n) and np.array_equal(got, want.astype(dtype))
+
+
+def test_counts_not_kept_gives_the_kept_totals():
+    """``counts_not_kept`` (probe score's one CI) draws and counts the same resamples as a kept (cached) run, and
+    keeps nothing; ``score_paired``'s CI equals ``bootstrap_ci`` outside it."""
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis import significance as sig
+
+    stats = np.random.default_rng(0).integers(0, 4, size=(300, 3, 3))
+    sig._COUNTS_CACHE.clear()
+    (kept,) = sig.resampled_totals(stats, 1000, 5)
+    assert sig._COUNTS_CACHE
+    sig._COUNTS_CACHE.clear()
+    with sig.counts_not_kept():
+        (fresh,) = sig.resampled_totals(stats, 1000, 5)
+        assert not sig._COUNTS_CACHE
+    assert sig.KEEP_COUNTS[0] and np.array_equal(kept, fresh)
+    with sig.counts_not_kept():
+        ci = sig.bootstrap_ci(stats, "micro-f1", n_resamples=1000, seed=5)
+    assert ci == sig.bootstrap_ci(stats, "micro-f1", n_resamples=1000, seed=5)
+    sig._COUNTS_CACHE.clear()
+
+
+def _drawn_ci(stats, metric, n_resamples, seed):
+    """``bootstrap_ci``'s interval the long way: resampled totals always drawn."""
+    from nerprobe.analysis import significance as sig
+
+    _, fn, _ = sig._resolve_metric(metric)
+    (totals,) = sig.resampled_totals(stats, n_resamples, seed)
+    return sig._percentile_ci(fn(totals), 0.05)
+
+
+@pytest.mark.parametrize("metric", ["micro-f1", "macro-f1", "rate", "gap"])
+def test_intervals_known_without_drawing_equal_drawn_ones(metric):
+    """Items all alike (integer statistics): the interval computed on n times the one item equals the drawn one,
+    for span metrics and the memorization indicators' ratios; micro-F1 with no true positive anywhere is [0, 0]
+    drawn too. Statistics that differ, or are not integers, are drawn as before."""
+    np = pytest.importorskip("numpy")
+    from nerprobe.analysis import significance as sig
+    from nerprobe.probes import measures
+    from nerprobe.probes.registry import _micro_f1
+
+    fns = {"rate": measures._accuracy, "gap": measures._gap}
+    rng = np.random.default_rng(1)
+    for trial in range(12):
+        n = int(rng.integers(1, 400))
+        if metric in ("micro-f1", "macro-f1"):
+            one = rng.integers(0, 4, size=(int(rng.integers(1, 5)), 3))
+        else:
+            one = rng.integers(0, 3, size=4 if metric == "gap" else 2)
+        stats = np.repeat(one[None], n, axis=0)
+        m = metric if metric not in fns else fns[metric]
+        ci = sig.bootstrap_ci(stats, m, n_resamples=500, seed=trial)
+        assert (ci.low, ci.high) == _drawn_ci(stats, m, 500, trial)
+    assert not sig._alike_integer_items(np.array([[1, 2], [1, 3]]))
+    assert not sig._alike_integer_items(np.array([[0.5, 1.0], [0.5, 1.0]]))
+    assert not sig._alike_integer_items(np.zeros((0, 3), dtype=np.int64))
+    if metric == "micro-f1":  # the do-nothing control's sets: no true positive, gold varies
+        for n in (1, 50, 3453):
+            counts = np.zeros((n, 3), dtype=np.int64)
+            counts[:, 2] = rng.integers(0, 5, size=n)
+            counts[: n // 2, 1] = rng.integers(0, 3, size=n // 2)
+            ci = sig.bootstrap_ci(counts, _micro_f1, n_resamples=1000, seed=0, every_resample=0.0)
+            assert (ci.low, ci.high) == _drawn_ci(counts, _micro_f1, 1000, 0) == (0.0, 0.0)
 
 
 def test_entity_logit_fits_the_formula_api_model():
@@ -510,3 +643,84 @@ def test_score_with_rank_mapping_equals_offset_map(data_dir, tmp_path, monkeypat
     slow = score_files(gold, pred, n_resamples=200)
     assert fast == slow
     assert fast["pairing"]["text_mismatches"] == 0 and fast["scores"]["micro"]["n_gold"] > 1000
+
+
+# -- the command line: sub-commands imported on first use ------------------------------------------------------------
+def _eager_app():
+    """The ``probe`` app as it was built before sub-commands were made lazy: every module imported and registered."""
+    import typer
+
+    from nerprobe.cli import compare, data, demo, formats, memorization, models, report, retention, score, train
+
+    app = typer.Typer(help="Probe LLMs fine-tuned for NER: memorization, retention, reports.", no_args_is_help=True)
+    app.add_typer(data.app, name="data")
+    app.add_typer(formats.app, name="formats")
+    app.command("score")(score.score)
+    for module in (compare, models, train, retention, memorization, report, demo):
+        module.register(app)
+
+    @app.callback()
+    def main() -> None:
+        pass
+
+    return app
+
+
+def test_lazy_cli_has_the_eager_commands_in_order():
+    """The lazy group lists the commands, in the order, with the options (names, defaults, help) the eager app
+    had, whether a command was looked up first or the list was asked first."""
+    import typer.main
+
+    from nerprobe.cli import _LazyGroup, _SUBCOMMANDS, app
+
+    def shape(group):
+        def params(cmd):
+            return [(p.name, tuple(p.opts), p.default if not callable(p.default) else "callable", p.help)
+                    for p in cmd.params]
+
+        out = []
+        for name, cmd in group.commands.items():
+            out.append((name, params(cmd), sorted(getattr(cmd, "commands", {}) or {})))
+        return out
+
+    eager = shape(typer.main.get_command(_eager_app()))
+    lazy_first_lookup = typer.main.get_command(app)
+    assert isinstance(lazy_first_lookup, _LazyGroup)
+    assert lazy_first_lookup.get_command(None, "memorization") is not None  # one loaded before the rest
+    assert shape(lazy_first_lookup) == eager
+    assert shape(typer.main.get_command(app)) == eager
+    assert [n for n, _, _ in eager] == list(_SUBCOMMANDS)
+
+
+def test_probe_score_imports_no_other_command():
+    """``probe score`` imports its own command only: not the memorization command's probe registry, the models,
+    retention or report commands."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from nerprobe.cli import app\n"
+            "try:\n    app(['score', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('nerprobe.probes', 'nerprobe.memorization', "
+            "'nerprobe.cli.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "['nerprobe.cli.common', 'nerprobe.cli.score']"
+
+
+# -- requests: the prompt without the rendered target ---------------------------------------------------------------
+@pytest.mark.parametrize("format_name", ["bracketed", "xml", "json", "occurrence_index", "offset_json"])
+def test_requests_prompt_is_the_sft_records(data_dir, format_name):
+    """``Request.build`` and ``Request.build_all`` give the instruction and input of ``sft_record`` (the record
+    they were built from before), for the corpus label set and its symbolized forms."""
+    from nerprobe.formats.labels import LABEL_SETS
+    from nerprobe.formats.prompts import sft_record
+    from nerprobe.models.predictors import Request
+
+    sentences = read_conll(data_dir / "conll2003" / "test.txt").sentences[:200]
+    base = LABEL_SETS["conll2003"]
+    for ls in (base, base.symbolized(True)[0], base.symbolized(False)[0]):
+        built = Request.build_all(sentences, format_name, ls)
+        for s, r in zip(sentences, built):
+            rec = sft_record(s, format_name, ls)
+            one = Request.build(s, format_name, ls)
+            assert (r.instruction, r.input) == (one.instruction, one.input) == (rec["instruction"], rec["input"])
+            assert r.prompt == one.prompt and r.sentence is s and r.id == s.id

@@ -62,12 +62,15 @@ def f1_of(tp: np.ndarray, pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
     return safe_ratio(2 * np.asarray(tp, dtype=float), np.asarray(pred, dtype=float) + gold)
 
 
-def estimate(unit: UnitStats, n_resamples: int, seed: int, min_support: int = MIN_SUPPORT) -> Estimate:
-    """The indicator's value with a percentile bootstrap CI over units, or ``n/a`` with the reason."""
+def estimate(unit: UnitStats, n_resamples: int, seed: int, min_support: int = MIN_SUPPORT, *,
+             every_resample: float | None = None) -> Estimate:
+    """The indicator's value with a percentile bootstrap CI over units, or ``n/a`` with the reason.
+    ``every_resample``: the value the caller knows the indicator takes on every resample (``bootstrap_ci``)."""
     reason = unit.na_reason(min_support)
     if reason:
         return Estimate.na(reason, unit.support, unit.conditioned_on)
-    r = bootstrap_ci(unit.stats, _named(unit.fn, unit.metric), n_resamples=n_resamples, seed=seed, match="exact")
+    r = bootstrap_ci(unit.stats, _named(unit.fn, unit.metric), n_resamples=n_resamples, seed=seed, match="exact",
+                     every_resample=every_resample)
     return Estimate(r.estimate, r.low, r.high, unit.support, r.signature, None, unit.conditioned_on)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nerprobe.analysis.pairing import PairedPredictions, gold_on_input, pair_predictions
-from nerprobe.analysis.significance import bootstrap_ci
+from nerprobe.analysis.significance import bootstrap_ci, counts_not_kept
 from nerprobe.analysis.spans import labels_of, prf, span_stats
 from nerprobe.errors import NerprobeError
 
@@ -79,9 +79,11 @@ def score_paired(
     stats, labels, counted = (strict_stats if match == "strict" else llms4ner_match_stats)(paired)
     out = {"match": counted, "labels": labels, "scores": prf(stats, labels), "pairing": paired.summary()}
     # no sentence, or no entity anywhere (no label at all): F1 is undefined, so there is no interval to draw
-    out["micro_f1_ci"] = bootstrap_ci(
-        stats, "micro-f1", n_resamples=n_resamples, seed=seed, match=counted
-    ).to_dict() if stats.size else None
+    # one CI: nothing to keep the resamples' count matrices for
+    with counts_not_kept():
+        out["micro_f1_ci"] = bootstrap_ci(
+            stats, "micro-f1", n_resamples=n_resamples, seed=seed, match=counted
+        ).to_dict() if stats.size else None
     return out
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.table import Table
 
 from nerprobe.cli.common import console, one_line_errors, warn
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _prf_cells(r: dict) -> tuple[str, str, str]:
@@ -22,6 +24,8 @@ def _prf_cells(r: dict) -> tuple[str, str, str]:
 
 
 def _scores_table(result: dict) -> Table:
+    from rich.table import Table  # here: probe score --json prints no table
+
     ci = result["micro_f1_ci"]
     title = f"{result['pred']} vs {result['gold']}"
     t = Table(title=title, title_justify="left")
@@ -42,6 +46,8 @@ def _scores_table(result: dict) -> Table:
 
 
 def _pairing_table(p: dict) -> Table:
+    from rich.table import Table
+
     t = Table(title=f"parsing ({p['kind']}{', ' + p['format'] if p['format'] else ''})", title_justify="left")
     t.add_column("")
     t.add_column("count", justify="right")

@@ -188,6 +188,17 @@ def trusted_sentence(id: str, text: str, entities: tuple[Entity, ...], doc_id: s
 _NEW = object.__new__
 
 
+def spaced_token_text(sentence: Sentence) -> str:
+    """The texts of ``sentence``'s tokens joined by single spaces (its text when it has no tokens). A sentence
+    whose tokens are made on first access (``trusted_sentence`` without tokens) is its words joined by single
+    spaces already: its text is the answer, and no token is made for the question (14,000 sentences' tokens cost
+    ~0.4 s on CoNLL-2003 train)."""
+    if "tokens" not in sentence.__dict__:
+        return sentence.text
+    tokens = sentence.tokens
+    return " ".join(t.text for t in tokens) if tokens else sentence.text
+
+
 @dataclass
 class Corpus:
     """Sentences read from one source, with the records a lenient reading skipped.

@@ -24,7 +24,7 @@ def probe_requests(probe_set, format_name: str, labelset: LabelSet) -> list[Requ
     ``Request.id`` is the item's sentence id, as in the run; the item id (unique within the set) is what exports
     write as ``id``."""
     ls = set_labelset(probe_set, labelset)
-    return [Request.build(it.sentence, format_name, ls) for it in probe_set.items]
+    return Request.build_all([it.sentence for it in probe_set.items], format_name, ls)
 
 
 def read_alpaca_requests(path, format_name: str) -> tuple[list[Request], list[str | None], str | None]:

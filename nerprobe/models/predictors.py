@@ -20,7 +20,7 @@ from rich.text import Text
 
 from nerprobe.data.model import Sentence
 from nerprobe.formats import get_format
-from nerprobe.formats.prompts import sft_record
+from nerprobe.formats.prompts import instruction
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,16 @@ class Request:
 
     @classmethod
     def build(cls, sentence: Sentence, format_name: str, labelset) -> "Request":
-        """The request for ``sentence`` with the prompt of ``nerprobe.formats.prompts.sft_record``."""
-        rec = sft_record(sentence, format_name, labelset)
-        return cls(sentence.id, sentence, format_name, labelset, rec["instruction"], rec["input"])
+        """The request for ``sentence`` with the prompt of ``nerprobe.formats.prompts.sft_record`` (its
+        ``instruction`` and ``input``; the record's rendered target output is no part of a request)."""
+        return cls(sentence.id, sentence, format_name, labelset, instruction(format_name, labelset), sentence.text)
+
+    @classmethod
+    def build_all(cls, sentences: Sequence[Sentence], format_name: str, labelset) -> list["Request"]:
+        """``build`` for each sentence, in order: the instruction depends on the format and label set alone, so it
+        is written once (a memorization run on CoNLL-2003 builds ~49,000 requests)."""
+        head = instruction(format_name, labelset)
+        return [cls(s.id, s, format_name, labelset, head, s.text) for s in sentences]
 
     @property
     def prompt(self) -> str:
@@ -83,7 +90,7 @@ def make_progress(disable: bool = False) -> Progress:
 
 def build_requests(sentences: Sequence[Sentence], format_name: str, labelset) -> list[Request]:
     """``Request.build`` for each sentence, in order."""
-    return [Request.build(s, format_name, labelset) for s in sentences]
+    return Request.build_all(sentences, format_name, labelset)
 
 
 def render_predictions(requests: Sequence[Request], entities_of, name: str, *, progress: bool = True) -> list[str]:
@@ -92,12 +99,21 @@ def render_predictions(requests: Sequence[Request], entities_of, name: str, *, p
     Shared by the predictors that find entities without generating text (the lookup baseline, the context-only
     control), so that their outputs go through the same parsing as a model's."""
     outputs = []
+    formats: dict = {}
     with make_progress(disable=not progress) as bar:
         task = bar.add_task(name, total=len(requests))
         for r in requests:
-            predicted = r.sentence.with_entities(entities_of(r.sentence))
+            s = r.sentence
+            # the text with the predicted entities (checked, sorted and deduplicated by Sentence), without tokens or
+            # meta: a format renders the text and entities alone, and a sentence whose tokens are made on first
+            # use (trusted_sentence) keeps them unmade
+            predicted = Sentence(s.id, s.text, (), tuple(entities_of(s)), s.doc_id)
+            fmt = formats.get(r.format_name)
+            if fmt is None:
+                fmt = formats[r.format_name] = get_format(r.format_name)
             names = list(r.labelset.names) if r.labelset is not None else None
-            outputs.append(get_format(r.format_name).render(predicted, labels=names))
-            bar.advance(task)
+            outputs.append(fmt.render(predicted, labels=names))
+            if progress:  # a disabled bar still keeps its task's count
+                bar.advance(task)
     return outputs
 

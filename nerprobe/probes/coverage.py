@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from nerprobe.data.model import Sentence
+from nerprobe.data.model import Sentence, spaced_token_text
 from nerprobe.data.stats import normalize_mention
 from nerprobe.errors import InputError
 from nerprobe.probes.base import ProbeItem, ProbeSet
@@ -129,7 +129,7 @@ class TrainingText:
         self.sentences: list[list[str]] = []
         self.positions: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for k, s in enumerate(sentences):
-            toks = self.tokens_of(" ".join(t.text for t in s.tokens) if s.tokens else s.text)
+            toks = self.tokens_of(spaced_token_text(s))
             self.sentences.append(toks)
             for i, t in enumerate(toks):
                 self.positions[t].append((k, i))

@@ -98,7 +98,8 @@ def f1_estimate(probe_set, predictions, ctx: ScoreContext) -> dict:
     counts = measures.micro_counts(probe_set, predictions, ctx.labels[probe_set.name], ctx.match)
     tp, npred, ngold = (int(x) for x in counts.sum(axis=0)) if len(counts) else (0, 0, 0)
     unit = UnitStats(counts, _micro_f1, len(counts), "items", "micro-f1", None if len(counts) else "no items")
-    est = estimate(unit, ctx.n_resamples, ctx.seed, min_support=1)
+    # no true positive in any item: every resample's micro-F1 is 2*0 / (pred + gold), or 0 where that is 0/0
+    est = estimate(unit, ctx.n_resamples, ctx.seed, min_support=1, every_resample=0.0 if tp == 0 else None)
     return {"f1": est.to_dict(), "precision": tp / npred if npred else None, "recall": tp / ngold if ngold else None,
             "n_items": len(counts), "tp": tp, "n_pred": npred, "n_gold": ngold}
 
