@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import console, deprecated_alias, one_line_errors, take_alias
 from nerprobe.errors import OptionError
 
 
@@ -24,7 +24,8 @@ def train(
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help="Hyperparameter preset: llms4ner."),
     rank: Optional[int] = typer.Option(None, "--rank", help="LoRA rank [16; llms4ner 256]."),
-    alpha: Optional[int] = typer.Option(None, "--alpha", help="LoRA alpha [32; llms4ner 512]."),
+    lora_alpha: Optional[int] = typer.Option(None, "--lora-alpha", help="LoRA alpha [32; llms4ner 512]."),
+    old_alpha: Optional[int] = deprecated_alias("--alpha", "--lora-alpha"),
     dropout: Optional[float] = typer.Option(None, "--dropout", help="LoRA dropout [0.05]."),
     target_modules: Optional[str] = typer.Option(
         None, "--target-modules", help="'all-linear' or comma-separated module names [all-linear]."
@@ -62,6 +63,7 @@ def train(
     from nerprobe.models.training import TrainConfig, check_adapter_dir, read_manifest, train_lora
     from nerprobe.safe_io import check_input_file
 
+    lora_alpha = take_alias(lora_alpha, old_alpha, "--alpha", "--lora-alpha")
     get_format(format_name)
     if preset not in (None, "llms4ner"):
         raise OptionError("--preset", f"unknown preset '{preset}' (known: llms4ner)")
@@ -70,7 +72,7 @@ def train(
     check_adapter_dir(out, [train_file, label_file], overwrite=overwrite)  # before reading data or loading a model
     config = TrainConfig.llms4ner() if preset == "llms4ner" else TrainConfig()
     overrides = {
-        "rank": rank, "alpha": alpha, "dropout": dropout, "learning_rate": lr, "epochs": epochs,
+        "rank": rank, "alpha": lora_alpha, "dropout": dropout, "learning_rate": lr, "epochs": epochs,
         "batch_size": batch_size, "grad_accum": grad_accum, "max_length": max_length, "lr_scheduler": scheduler,
         "warmup_ratio": warmup, "seed": seed, "symbolize": symbolize, "max_steps": max_steps, "save_steps": save_steps,
         "name_refresh": name_refresh,
