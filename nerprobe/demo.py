@@ -63,6 +63,11 @@ class DemoResult:
     timings: dict[str, float]
     adapters: dict[str, Path] = field(default_factory=dict)
 
+    def as_dict(self) -> dict:
+        """What ``probe demo --json`` prints: the folders and the report written, the adapters, the timings."""
+        return {"out": str(self.out), "runs": [str(r) for r in self.runs], "report": str(self.report),
+                "adapters": {k: str(v) for k, v in self.adapters.items()}, "timings": dict(self.timings)}
+
 
 def _memorization(cfg: DemoConfig, fmt: str, adapter: Path, log) -> Path:
     from nerprobe.memorization.config import MemorizationConfig

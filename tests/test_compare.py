@@ -86,7 +86,7 @@ def test_cli_reads_a_folder_of_generated_predictions_and_writes_a_run(tmp_path, 
     assert [(s.name, s.format_name) for s in found] == [("bad/xml", "xml"), ("good/xml", "xml")]
     gold = data_dir / "genia" / "nested_jsonl" / "test.jsonlines"
     res = runner.invoke(app, ["compare", "--gold", str(gold), "--dir", str(tmp_path / "preds"), "--compare",
-                              "models", "--out", str(tmp_path / "run"), "--resamples", "400"])
+                              "models", "--out", str(tmp_path / "run"), "--n-resamples", "400"])
     assert res.exit_code == 0, res.output
     assert re.search(r"bad\s*│\s*\d\d\.\d\d \[", res.output) and "worse" in res.output
     manifest = read_json(tmp_path / "run" / "manifest.json")
@@ -107,14 +107,14 @@ def test_cli_reads_a_folder_of_generated_predictions_and_writes_a_run(tmp_path, 
     assert res.exit_code == 2 and "not one finished compare run" in res.output
     # the same with the study's own count: the same verdict
     res = runner.invoke(app, ["compare", "--gold", str(gold), "--dir", str(tmp_path / "preds"), "--compare",
-                              "models", "--match", "llms4ner", "--json", "--resamples", "400"])
+                              "models", "--match", "llms4ner", "--json", "--n-resamples", "400"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["comparisons"][0]["verdict"] == "worse"
 
 
 @pytest.mark.parametrize("args,message", [
     (["only/xml=X"], "give two systems or more"),
-    (["a/xml=X", "b/xml=X", "--compare", "models", "--resamples", "10"], "--resamples: 10 is too few for a family of 1 test(s)"),
+    (["a/xml=X", "b/xml=X", "--compare", "models", "--n-resamples", "10"], "--n-resamples: 10 is too few for a family of 1 test(s)"),
     (["a/xml=X", "b/xml=X", "--compare", "a/xml:c/xml"], "--compare: 'a/xml:c/xml' is not a pair"),
     (["a/xml=X", "b/xml=PREFIX", "--compare", "models"], "covers other gold sentences"),
     (["noequals"], "is not NAME=PREDICTIONS"),

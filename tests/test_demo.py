@@ -8,6 +8,7 @@ on a fresh machine takes minutes; later runs reuse it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -21,14 +22,25 @@ from test_report_checks import (
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("demo")
-    res = CliRunner().invoke(app, ["demo", "--quick", "--size", "8", "--no-progress", "--out", str(out)])
+    res = CliRunner().invoke(app, ["demo", "--quick", "--size", "8", "--no-progress", "--json", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    return out, res.output
+    return out, res.output, json.loads(res.stdout)
 
 
-def test_last_line_says_where_the_report_is(demo):
-    out, text = demo
-    assert text.strip().splitlines()[-1] == f"report: {out / 'report' / 'index.html'}"
+def test_json_says_where_the_report_runs_and_adapters_are(demo):
+    out, text, obj = demo
+    assert obj["report"] == str(out / "report" / "index.html") and (out / "report" / "index.html").is_file()
+    assert obj["out"] == str(out) and obj["runs"] and all((out / "runs") in Path(r).parents for r in obj["runs"])
+    assert all(Path(r, "manifest.json").is_file() for r in obj["runs"])
+    assert set(obj["adapters"]) == {"memorizer", "reader", "symbols"}
+    assert all(Path(a, "adapter_config.json").is_file() for a in obj["adapters"].values())
+    assert obj["timings"] and all(isinstance(v, (int, float)) and v >= 0 for v in obj["timings"].values())
+    for step in ("[1/7] demo corpus", "[2/7] tiny base model", "[3/7] LoRA adapter for the xml format",
+                 "[4/7] reader and symbols adapters for the xml format", "[5/7] probe memorization, xml",
+                 "[6/7] probe retention", "[7/7] probe report"):
+        assert step in text
+    # the three adapters of one base are built (and cached) for the memorization run to use
+    assert "reader: " in text and "adapter-xml-reader" in text and "adapter-xml-symbols" in text
     for step in ("[1/7] demo corpus", "[2/7] tiny base model", "[3/7] LoRA adapter for the xml format",
                  "[4/7] reader and symbols adapters for the xml format", "[5/7] probe memorization, xml",
                  "[6/7] probe retention", "[7/7] probe report"):
@@ -38,7 +50,7 @@ def test_last_line_says_where_the_report_is(demo):
 
 
 def test_runs_are_real_runs_of_the_tiny_model(demo):
-    out, _ = demo
+    out, _, _ = demo
     mem = json.loads((out / "runs" / "memorization-xml" / "manifest.json").read_text())
     assert set(mem["predictors"]) >= {"model", "baseline", "lookup", "context-only"}
     assert mem["predictors"]["model"]["spec"]["adapter"].endswith("adapter-xml")
@@ -50,7 +62,7 @@ def test_runs_are_real_runs_of_the_tiny_model(demo):
 
 
 def test_every_figure_is_a_valid_image(demo):
-    out, _ = demo
+    out, _, _ = demo
     figures = out / "report" / "figures"
     names = {p.stem for p in figures.iterdir()}
     # one format in --quick: every figure but the format comparison
@@ -64,14 +76,14 @@ def test_every_figure_is_a_valid_image(demo):
 
 
 def test_latex_tables_compile(demo):
-    out, _ = demo
+    out, _, _ = demo
     tables = out / "report" / "tables"
     assert (tables / "learning-forgetting.tex").is_file() and (tables / "retention.tex").is_file()
     compile_latex(tables / "tables.tex")
 
 
 def test_findings_state_the_runs_numbers_with_ci_and_test(demo):
-    out, _ = demo
+    out, _, _ = demo
     sc = json.loads((out / "runs" / "memorization-xml" / "scores.json").read_text())
 
     def shown(d):
@@ -87,7 +99,7 @@ def test_findings_state_the_runs_numbers_with_ci_and_test(demo):
 def test_the_demo_report_shows_the_model_beside_the_four_controls(demo):
     """Issue 10: the tuned tiny model's indicators next to the lookup memorizer, context-only, form-only and
     do-nothing controls, each with its CI or n/a."""
-    out, _ = demo
+    out, _, _ = demo
     stats = json.loads((out / "runs" / "memorization-xml" / "stats.json").read_text())
     assert {"model", "baseline", "lookup", "context-only", "form-only", "do-nothing"} <= set(stats["indicators"])
     assert all(e["value"] is None for e in stats["indicators"]["do-nothing"].values())
@@ -97,7 +109,7 @@ def test_the_demo_report_shows_the_model_beside_the_four_controls(demo):
 
 
 def test_report_renders_in_headless_chromium(demo, tmp_path):
-    out, _ = demo
+    out, _, _ = demo
     png = tmp_path / "demo.png"
     log = screenshot(out / "report" / "index.html", png, tmp_path / "profile", size="1200,4000")
     assert console_messages(log) == []

@@ -422,10 +422,10 @@ def _cases() -> list[Case]:
 
     # reader options that do not fit the file
     for tag, args, shown in [
-        ("format-jsonl-on-conll", ["--format", "jsonl", "{in}/good.txt"], "good.txt"),
-        ("format-genia-on-jsonl", ["--format", "genia", "{in}/good.jsonl"], "good.jsonl"),
-        ("format-alpaca-on-jsonl", ["--format", "alpaca:xml", "{in}/good.jsonl"], "good.jsonl"),
-        ("format-unknown", ["--format", "nope", "{in}/good.jsonl"], "--format"),
+        ("reader-jsonl-on-conll", ["--reader", "jsonl", "{in}/good.txt"], "good.txt"),
+        ("reader-genia-on-jsonl", ["--reader", "genia", "{in}/good.jsonl"], "good.jsonl"),
+        ("reader-alpaca-on-jsonl", ["--reader", "alpaca:xml", "{in}/good.jsonl"], "good.jsonl"),
+        ("reader-unknown", ["--reader", "nope", "{in}/good.jsonl"], "--reader"),
         ("tag-column-missing", ["--tag-column", "5", "{in}/good.txt"], "good.txt"),
         ("scheme-strict", ["--scheme", "iobes", "{in}/good.txt"], "good.txt"),
         ("scheme-unknown", ["--scheme", "nope", "{in}/good.txt"], "nope"),

@@ -76,6 +76,24 @@ def report(runs, retention_run, tmp_path_factory):
     return out, text
 
 
+def test_report_json_lists_what_it_wrote(runs, retention_run, report, tmp_path):
+    """``--json``: one object whose runs, figures and tables are those written (the tables' rows are report.md's)."""
+    out = tmp_path / "rep"
+    res = CliRunner().invoke(app, ["report", str(runs), str(retention_run), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert obj["html"] == str(out / "index.html") and (out / "index.html").is_file()
+    assert {r["kind"] for r in obj["runs"]} == {"memorization", "retention"} and len(obj["runs"]) == 3
+    assert obj["figures"] and all(Path(p).is_file() for f in obj["figures"] for p in f["files"].values())
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert obj["tables"] and all(t["title"] in md for t in obj["tables"])
+    assert all(all(c in md for c in row if c) for t in obj["tables"] for row in t["rows"][:3])
+    assert all(f in md for f in obj["findings"])
+    # the same report as without --json
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == sorted(
+        p.name for p in report[0].rglob("*") if p.is_file())
+
+
 def test_run_kinds_come_from_the_manifests(report, runs, retention_run):
     _, text = report
     assert "mem-xml (memorization)" in text and "mem-bracketed (memorization)" in text and "ret (retention)" in text

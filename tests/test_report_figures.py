@@ -44,8 +44,9 @@ def run_dirs(tmp_path_factory, data_dir):
     plan = plan_retention(str(base), [str(adapter)], ["demo_entity_type", "demo_completion"],
                           EvalSettings(limit=8, max_gen_toks=8, batch_size=8), root / "ret", data_dir=data_dir)
     run_retention(plan, loader=lambda s: load_model(s, device="cpu"), progress=False)
-    _cli(["memorization", "--model", str(base), "--adapter", str(adapter), "--limit", "6", "--probes", "coverage",
-          "--max-new-tokens", "12", "--no-progress", "--out", str(root / "mem-adapter")])
+    # a bare peft adapter: nothing beside it says its format, so it is named (as a user of a foreign adapter must)
+    _cli(["memorization", "--model", str(base), "--adapter", str(adapter), "--format", "xml", "--limit", "6",
+          "--probes", "coverage", "--max-new-tokens", "12", "--no-progress", "--out", str(root / "mem-adapter")])
     d = data_dir / "llms4ner" / "data"
     _cli(["compare", "--gold", str(data_dir / "conll2003" / "test.txt"), f"study/xml={d / 'conll03_xml_test_alpaca.json'}",
           f"study/bracketed={d / 'conll03_bracketed_test_alpaca.json'}", "--out", str(root / "conll")])

@@ -129,4 +129,10 @@ def test_json_prints_one_object(runs, tmp_path):
                               str(tmp_path / "run"), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert set(data) == {"comparisons", "answer_form", "run_directory"} and len(data["comparisons"]["tuned"]) == 3
+    assert set(data) == {"comparisons", "answer_form", "aggregates", "run_directory"}
+    assert len(data["comparisons"]["tuned"]) == 3
+    # lm-eval's own aggregates of each folder, each metric with the standard error lm-eval computed for it
+    for model in ("base", "tuned"):
+        for task, metrics in data["aggregates"][model].items():
+            values = [k for k in metrics if "," in k and "_stderr" not in k]
+            assert values and all(isinstance(metrics[k.replace(",", "_stderr,", 1)], float) for k in values), task

@@ -99,6 +99,32 @@ def test_numbers_equal_what_lm_eval_reports_itself(run, models):
             assert r["value_a"] == pytest.approx(result.aggregates["base"][r["task"]][f"{r['metric']},{r['filter']}"])
 
 
+def test_results_carry_lm_evals_standard_errors(run):
+    """Every metric of every task in the results JSON has its ``<metric>_stderr,<filter>`` as lm-eval computes it for
+    a mean: the sample standard deviation of the per-item values over sqrt(n), recomputed here from the item logs."""
+    import math
+    import statistics
+
+    plan, result, _ = run
+    checked = 0
+    for key in ("base", "fmt_xml"):
+        for task in plan.tasks:
+            summary = json.loads((plan.out_dir / "results" / key / f"{task.name}.json").read_text())
+            items = [json.loads(x) for x in
+                     (plan.out_dir / "results" / key / f"{task.name}.items.jsonl").read_text().splitlines()]
+            for name, value in summary["results"][task.name].items():
+                if "_stderr" in name or "," not in name:
+                    continue
+                metric, flt = name.split(",")
+                values = [r["metrics"][metric] for r in items if r["filter"] == flt and metric in r["metrics"]]
+                stderr = summary["results"][task.name][f"{metric}_stderr,{flt}"]
+                assert isinstance(stderr, float), (key, task.name, name, stderr)
+                assert stderr == pytest.approx(statistics.stdev(values) / math.sqrt(len(values)), abs=1e-12)
+                assert result.aggregates[key][task.name][f"{metric}_stderr,{flt}"] == stderr  # also in stats.json
+                checked += 1
+    assert checked >= 2 * (1 + 2 + 2)  # mmlu acc; gsm8k exact_match × 2 filters; completion exact_match and f1
+
+
 def test_both_models_see_the_same_seeded_subset(run):
     plan, _, _ = run
     for task in plan.tasks:

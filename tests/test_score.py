@@ -101,7 +101,7 @@ def test_llms4ner_genia_json_scores_100_as_multisets_and_only_ambiguous_texts_lo
 def test_cli_prints_table_ci_and_parse_counts(data_dir):
     gold = data_dir / "conll2003" / "test.txt"
     pred = data_dir / "llms4ner" / "data" / "conll03_xml_test_alpaca.json"
-    res = runner.invoke(app, ["score", "--gold", str(gold), "--pred", str(pred), "--resamples", "500"])
+    res = runner.invoke(app, ["score", "--gold", str(gold), "--pred", str(pred), "--n-resamples", "500"])
     assert res.exit_code == 0, res.output
     assert re.search(r"micro\s*│\s*100\.00\s*│\s*100\.00\s*│\s*100\.00 \[100\.00, 100\.00\]", res.output)
     assert "aligned" in res.output and "failed" in res.output
@@ -119,7 +119,7 @@ def test_cli_json_on_perturbed_jsonl_predictions(tmp_path, conll_test, data_dir)
     path = tmp_path / "pred.jsonl"
     write_jsonl(preds, path)
     res = runner.invoke(app, ["score", "--gold", str(data_dir / "conll2003" / "test.txt"), "--pred", str(path),
-                              "--json", "--resamples", "300"])
+                              "--json", "--n-resamples", "300"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     gold_ents = {(s.id, e) for s in conll_test for e in s.entities}
@@ -138,7 +138,7 @@ def test_a_prefix_is_scored_with_a_note_and_more_predictions_than_gold_is_an_err
     gold = str(data_dir / "conll2003" / "test.txt")
     path = tmp_path / "short.conll"
     write_conll(conll_test.sentences[:10], path)  # no ids that name gold sentences: paired by order
-    res = runner.invoke(app, ["score", "--gold", gold, "--pred", str(path), "--json", "--resamples", "100"])
+    res = runner.invoke(app, ["score", "--gold", gold, "--pred", str(path), "--json", "--n-resamples", "100"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     n_gold = sum(len(s.entities) for s in conll_test.sentences[:10])

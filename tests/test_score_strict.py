@@ -37,7 +37,7 @@ def _score_outputs(tmp_path, fmt: str, outputs: list[str], sentence: Sentence = 
     pred = tmp_path / f"pred_{fmt}.json"
     pred.write_text(json.dumps([{"instruction": "", "input": sentence.text, "output": o} for o in outputs]))
     res = runner.invoke(app, ["score", "--gold", str(gold), "--pred", str(pred), "--format", fmt, "--json",
-                              "--resamples", "50"])
+                              "--n-resamples", "50"])
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout)
 
@@ -257,7 +257,7 @@ def test_shuffled_predictions_without_ids_are_refused_unless_allowed(tmp_path, d
     assert "\n" not in line and str(path) in line and "of 3453 predictions were made for another text" in line
     assert "first: record 0" in line and "--allow-mismatch" in line
     res = runner.invoke(app, ["score", "--gold", gold, "--pred", str(path), "--allow-mismatch", "--json",
-                              "--resamples", "50"])
+                              "--n-resamples", "50"])
     assert res.exit_code == 0
     out = json.loads(res.stdout)
     assert out["scores"]["micro"]["f1"] < 0.1 and out["pairing"]["text_mismatches"] > 3000

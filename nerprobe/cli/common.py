@@ -29,6 +29,39 @@ def warn(message: str) -> None:
     err_console.print(Text.assemble(("warning:", "yellow"), " ", str(message)), highlight=False, soft_wrap=True)
 
 
+#: Help text of every hidden deprecated alias (the flag-convention test knows an alias by it).
+DEPRECATED_HELP = "Deprecated alias of {new}."
+
+
+def deprecated_alias(old: str, new: str, *, flag: bool = False):
+    """A hidden option ``old``: the former name of ``new``, kept so that old command lines still run.
+
+    Used, it warns once on stderr (``warning: OLD is deprecated: use NEW``); the command puts its value in place of
+    ``new``'s with :func:`take_alias`. ``flag`` makes it an on/off flag like ``new``.
+    """
+    import typer
+
+    def _warn(value):
+        if value is not None and value is not False:
+            warn(f"{old} is deprecated: use {new}")
+        return value
+
+    return typer.Option(False if flag else None, old, hidden=True, callback=_warn,
+                        help=DEPRECATED_HELP.format(new=new))
+
+
+def take_alias(value, old_value, old: str, new: str):
+    """``old_value`` when the deprecated ``old`` was given, else ``value`` (that of ``new``, whose default must be
+    ``None`` so that giving both can be told: that is an error naming the two)."""
+    from nerprobe.errors import OptionError
+
+    if old_value is None or old_value is False:
+        return value
+    if value is not None and value is not False:
+        raise OptionError(new, f"given twice, as {new} and as its deprecated alias {old}: keep {new}")
+    return old_value
+
+
 #: Longest error line printed; a message that quotes a whole huge input line is cut in the middle.
 MAX_ERROR_CHARS = 1000
 
@@ -57,20 +90,22 @@ OPTION_OF_FIELD = {
     "model_args": "--model_args", "gen_kwargs": "--gen_kwargs", "template": "--template",
     "predictions": "--predictions", "export": "--export", "dev": "--dev", "min_context": "--min-context", "from_lm_eval": "--from-lm-eval",
     # training settings (models.training.TrainConfig fields)
-    "rank": "--rank", "alpha": "--alpha", "dropout": "--dropout", "learning_rate": "--lr", "epochs": "--epochs",
+    "rank": "--rank", "alpha": "--lora-alpha", "dropout": "--dropout", "learning_rate": "--lr", "epochs": "--epochs",
     "batch_size": "--batch-size", "grad_accum": "--grad-accum", "max_length": "--max-length",
     "warmup_ratio": "--warmup", "lr_scheduler": "--scheduler", "symbolize": "--symbolize",
 }
 
 
-def one_line_errors(fn=None, *, hints: dict[str, str] | None = None):
+def one_line_errors(fn=None, *, hints: dict[str, str] | None = None, options: dict[str, str] | None = None):
     """Decorate a command so that a ``NerprobeError`` prints ``error: <message>`` on one stderr line and exits 2.
 
     ``hints`` maps an ``InputError.field`` (a reader parameter) to the text appended for this command, e.g.
-    ``{"tag_column": "pass --tag-column N"}``.
+    ``{"tag_column": "pass --tag-column N"}``; ``options`` overrides :data:`OPTION_OF_FIELD` for this command (a field
+    that it takes under another flag).
     """
     if fn is None:  # used as @one_line_errors(hints={...})
-        return functools.partial(one_line_errors, hints=hints)
+        return functools.partial(one_line_errors, hints=hints, options=options)
+    option_of_field = {**OPTION_OF_FIELD, **(options or {})}
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -78,8 +113,8 @@ def one_line_errors(fn=None, *, hints: dict[str, str] | None = None):
             return fn(*args, **kwargs)
         except NerprobeError as err:
             message = str(err)
-            if isinstance(err, InputError) and err.field in OPTION_OF_FIELD:
-                message = f"{OPTION_OF_FIELD[err.field]}: {message}"
+            if isinstance(err, InputError) and err.field in option_of_field:
+                message = f"{option_of_field[err.field]}: {message}"
             if hints and isinstance(err, InputError) and err.field in hints:
                 message += f" ({hints[err.field]})"
             _print_error(message)

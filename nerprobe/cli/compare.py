@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import console, deprecated_alias, one_line_errors, take_alias
 
 
 def _f1_table(result: dict) -> Table:
@@ -71,8 +71,9 @@ def compare(
                                "format against its best), models (within each format, every model against the "
                                "best), or explicit pairs A:B,C:D. Holm runs over exactly these."),
     match: str = typer.Option("strict", "--match", help="strict (default) or llms4ner, as in probe score."),
-    resamples: Optional[int] = typer.Option(None, "--resamples", help="Bootstrap resamples (default: enough for the "
+    resamples: Optional[int] = typer.Option(None, "--n-resamples", help="Bootstrap resamples (default: enough for the "
                                             "family, at least 10000)."),
+    old_resamples: Optional[int] = deprecated_alias("--resamples", "--n-resamples"),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     alpha: float = typer.Option(0.05, "--alpha", help="Level of the tests and of the CIs (1 - alpha)."),
     allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Score files whose inputs differ from the "
@@ -90,6 +91,7 @@ def compare(
     from nerprobe.data.io import read_corpus
     from nerprobe.errors import OptionError
 
+    resamples = take_alias(resamples, old_resamples, "--resamples", "--n-resamples")
     if match not in MATCH_MODES:
         raise OptionError("--match", f"unknown mode {match!r}; use one of {', '.join(MATCH_MODES)}")
     if not 0 < alpha < 1:
@@ -116,7 +118,7 @@ def compare(
         result = compare_systems(corpus.sentences, chosen, compare=family, match=match, n_resamples=resamples,
                                  seed=seed, alpha=alpha, allow_mismatch=allow_mismatch)
     except TooFewResamples as err:
-        raise OptionError("--resamples", err.reason) from None
+        raise OptionError("--n-resamples", err.reason) from None
     except ValueError as err:
         raise OptionError("--compare", str(err)) from None
     result["gold"] = str(gold)

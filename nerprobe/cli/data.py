@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import console, one_line_errors, styled, warn
+from nerprobe.cli.common import console, deprecated_alias, one_line_errors, styled, take_alias, warn
 from nerprobe.errors import OptionError
 
 app = typer.Typer(help="Read, convert and describe NER corpora.", no_args_is_help=True)
@@ -17,7 +17,8 @@ app = typer.Typer(help="Read, convert and describe NER corpora.", no_args_is_hel
 _LENIENT = typer.Option(False, "--lenient", help="Skip bad sentences (and say how many) instead of stopping.")
 _SCHEME = typer.Option("auto", "--scheme", help="CoNLL tag scheme: auto, iob1, iob2/bio, iobes/bioes, bilou.")
 _TAG_COLUMN = typer.Option(-1, "--tag-column", help="CoNLL column holding the NER tag (0-based; -1 = last).")
-_FORMAT = typer.Option(None, "--format", help="Force the reader: conll, jsonl, genia, alpaca[:FORMAT].")
+_READER = typer.Option(None, "--reader", help="Force the corpus reader: conll, jsonl, genia, alpaca[:FORMAT].")
+_OLD_FORMAT = deprecated_alias("--format", "--reader")
 #: Reader parameters named in errors → this command's options.
 _HINTS = {"tag_column": "pass --tag-column N to read the NER tags from column N", "to": "write JSONL instead: --to jsonl"}
 _SPLIT = typer.Option(
@@ -78,7 +79,7 @@ def _coverage_table(train: str, test: str, cov: dict) -> Table:
 
 
 @app.command("stats")
-@one_line_errors(hints=_HINTS)
+@one_line_errors(hints=_HINTS, options={"format": "--reader"})
 def stats(
     files: List[Path] = typer.Argument(..., help="Corpus files. With two or more, the first is train and the "
                                        "mention coverage of each other file by it is printed."),
@@ -86,12 +87,14 @@ def stats(
     lenient: bool = _LENIENT,
     scheme: str = _SCHEME,
     tag_column: int = _TAG_COLUMN,
-    format_name: Optional[str] = _FORMAT,
+    format_name: Optional[str] = _READER,
+    old_format: Optional[str] = _OLD_FORMAT,
     split: Optional[str] = _SPLIT,
 ) -> None:
     """Sentences, tokens, entities per type, nesting depth; with 2+ files, mention coverage against the first."""
     from nerprobe.data.stats import corpus_stats, mention_coverage
 
+    format_name = take_alias(format_name, old_format, "--format", "--reader")
     _check_split(files, split, format_name)
     corpora = [
         _read(f, lenient=lenient, scheme=scheme, tag_column=tag_column, format_name=format_name, split=split)
@@ -121,7 +124,7 @@ def stats(
 
 
 @app.command("convert")
-@one_line_errors(hints=_HINTS)
+@one_line_errors(hints=_HINTS, options={"format": "--reader"})
 def convert(
     src: Path = typer.Argument(..., help="Input corpus (CoNLL, JSONL, GENIA XML/tgz, alpaca JSON)."),
     dst: Path = typer.Argument(..., help="Output file."),
@@ -131,7 +134,8 @@ def convert(
     lenient: bool = _LENIENT,
     scheme: str = _SCHEME,
     tag_column: int = _TAG_COLUMN,
-    format_name: Optional[str] = _FORMAT,
+    format_name: Optional[str] = _READER,
+    old_format: Optional[str] = _OLD_FORMAT,
     split: Optional[str] = _SPLIT,
 ) -> None:
     """Convert a corpus to nerprobe JSONL (any nesting) or CoNLL (flat only)."""
@@ -142,6 +146,7 @@ def convert(
     if to not in ("jsonl", "conll"):
         raise OptionError("--to", f"unknown output format {to!r}; use jsonl or conll")
     check_output_file(dst, [src])
+    format_name = take_alias(format_name, old_format, "--format", "--reader")
     _check_split([src], split, format_name)
     corpus = _read(src, lenient=lenient, scheme=scheme, tag_column=tag_column, format_name=format_name, split=split)
     if to == "jsonl":

@@ -21,6 +21,8 @@ def demo(
     n_resamples: Optional[int] = typer.Option(None, "--n-resamples", min=1, help="bootstrap resamples (default: "
                                               "chosen from each run's family of tests; fewer are refused)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (runs, report, adapters, timings) "
+                                 "instead of the report line."),
 ) -> None:
     """Build the demo corpus and tiny model, tune LoRA adapters, run memorization and retention, write the report."""
     import time
@@ -37,6 +39,11 @@ def demo(
     t0 = time.perf_counter()
     result = run_demo(cfg, log=lambda m: err_console.print(m, highlight=False, markup=False, soft_wrap=True))
     err_console.print(f"done in {time.perf_counter() - t0:.0f}s", highlight=False)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
+        return
     console.print(f"report: {result.report}", highlight=False, soft_wrap=True)
 
 

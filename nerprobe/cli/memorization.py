@@ -98,6 +98,10 @@ def memorization(
                                          "offset_json (default: the adapter's, else xml)"),
     labels: Optional[str] = typer.Option(None, "--labels", help="conll2003, wnut17, genia, a label-set JSON file or "
                                          "comma-separated labels (default: the adapter's, else the training corpus's)"),
+    template: Optional[str] = typer.Option(None, "--template", help="chat template: model (the tokenizer's own), "
+                                           "llama3, qwen, alpaca, default (as LLaMA-Factory writes them) or a Jinja "
+                                           "file (default: the adapter's, else the model's)"),
+    system: Optional[str] = typer.Option(None, "--system", help="system prompt (default: the adapter's, else none)"),
     probes: List[str] = typer.Option(list(DEFAULT_PROBES), "--probes",
                                      help=", ".join(PROBES) + " (repeatable or comma-separated; likelihood and "
                                           "exposure score token log-probabilities, no generation)"),
@@ -138,6 +142,10 @@ def memorization(
 
     if limit is not None and limit < 1:
         raise OptionError("--limit", "must be at least 1")
+    if template is not None:
+        from nerprobe.templates import resolve_template
+
+        resolve_template(template)  # an unknown name or a broken file fails before any set is built
     one, named = _adapters(adapter)
     if export is not None and predictions is not None:
         raise OptionError("--predictions", "give --export (write the sets) or --predictions (read outputs back), "
@@ -149,7 +157,7 @@ def memorization(
     names = tuple(p.strip() for item in probes for p in item.split(",") if p.strip())
     cfg = MemorizationConfig(
         model=model, adapter=one, adapters=named, baseline=baseline, train=train, test=test, dev=dev, pool=pool,
-        format_name=format, labels=labels, probes=names, limit=limit, seed=seed, n_resamples=n_resamples,
+        format_name=format, labels=labels, template=template, system=system, probes=names, limit=limit, seed=seed, n_resamples=n_resamples,
         normalize=normalize, replacement_source=replacement_source, min_context=min_context, batch_size=batch_size,
         max_new_tokens=max_new_tokens, device=device, dtype=dtype, cache_dir=cache_dir, lenient=lenient, out=out,
         progress=progress, export=export, predictions=predictions, command=command_line(),

@@ -89,8 +89,8 @@ def generate(
     check_spec(spec)  # before reading the corpus or any weight
     trained = trained_prompting(spec.adapter)
     foreign = foreign_adapter_warning(spec.adapter)
-    if foreign and not (format and labels and template):
-        warn(foreign)
+    if foreign and requests_file is not None and not (format and template):
+        warn(foreign)  # with --input, choose_prompting says it among its warnings
     golds: list = []
     if requests_file is not None:
         from nerprobe.exchange.requests import read_alpaca_requests

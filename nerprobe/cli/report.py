@@ -16,6 +16,8 @@ def report(
                                                     "holding them); runs from several machines combine"),
     out: Path = typer.Option(Path("report"), "--out", help="report directory to write"),
     title: str = typer.Option("nerprobe report", "--title", help="title of the HTML page and report.md"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the files, runs, figures, tables and "
+                                 "findings) instead of the summary."),
 ) -> None:
     """Build figures (PDF/SVG/PNG), tables (Markdown/LaTeX) and index.html from run directories alone."""
     from nerprobe.reports.build import build_report
@@ -26,6 +28,11 @@ def report(
     rep = build_report(run_dirs, out, title=title)
     for note in data_notes(rep.runs):
         warn(note)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=1))
+        return
     kinds = ", ".join(f"{r.name} ({r.kind})" for r in rep.runs)
     console.print(f"runs: {kinds}", highlight=False, soft_wrap=True)
     console.print(f"{len(rep.figures)} figures, {len(rep.tables)} tables, {len(rep.findings)} findings", highlight=False)

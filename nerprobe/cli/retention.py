@@ -183,11 +183,13 @@ def retention(
 
 
 def print_json(result) -> None:
-    """``--json``: the comparisons, answer forms and run directory as one JSON object on stdout."""
+    """``--json``: the comparisons, answer forms, lm-eval's aggregates per model and task (each metric with its
+    ``<metric>_stderr,<filter>`` where lm-eval computes one) and the run directory as one JSON object on stdout."""
     import json
 
     print(json.dumps({"comparisons": result.rows, "answer_form": result.answer_form,
-                      "run_directory": str(result.out_dir)}, ensure_ascii=False, default=str))
+                      "aggregates": result.aggregates, "run_directory": str(result.out_dir)},
+                     ensure_ascii=False, default=str))
 
 
 def _from_lm_eval(dirs, out: Path, *, n_resamples, seed, alpha, margin, others: list[str], as_json=False) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors, warn
+from nerprobe.cli.common import console, deprecated_alias, one_line_errors, take_alias, warn
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -80,25 +80,31 @@ def score(
     match: str = typer.Option("strict", "--match", help="strict: every predicted entity against the gold sentence, "
                               "exact spans (grouped json: multisets of text and label); llms4ner: the LLMs4NER "
                               "study's own count of output against reference output, to compare with the paper."),
-    lenient: bool = typer.Option(False, "--lenient", help="Credit entities that cannot be located by their text "
-                                 "(position-free, counted as 'lenient')."),
+    credit_unlocated: bool = typer.Option(False, "--credit-unlocated", help="Credit entities that cannot be "
+                                          "located by their text (position-free, counted as 'lenient')."),
+    old_lenient: bool = deprecated_alias("--lenient", "--credit-unlocated", flag=True),
     allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Score even when more than 1% of the "
                                         "predictions were made for another text than their gold sentence."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
-    resamples: int = typer.Option(10000, "--resamples", help="Bootstrap resamples for the micro-F1 CI."),
+    resamples: Optional[int] = typer.Option(None, "--n-resamples", show_default="10000",
+                                            help="Bootstrap resamples for the micro-F1 CI."),
+    old_resamples: Optional[int] = deprecated_alias("--resamples", "--n-resamples"),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
 ) -> None:
     """Span P/R/F1 per type, micro (with a bootstrap 95% CI) and macro, and what parsing met."""
     from nerprobe.analysis.score_files import MATCH_MODES, score_files
     from nerprobe.errors import OptionError
 
+    resamples = take_alias(resamples, old_resamples, "--resamples", "--n-resamples")
+    resamples = 10000 if resamples is None else resamples
+    credit_unlocated = take_alias(credit_unlocated, old_lenient, "--lenient", "--credit-unlocated")
     if resamples < 1:
-        raise OptionError("--resamples", "must be at least 1")
+        raise OptionError("--n-resamples", "must be at least 1")
     if seed < 0:
         raise OptionError("--seed", "must be a non-negative integer")
     if match not in MATCH_MODES:
         raise OptionError("--match", f"unknown mode {match!r}; use one of {', '.join(MATCH_MODES)}")
-    result = score_files(gold, pred, format_name=format_name, lenient=lenient, match=match,
+    result = score_files(gold, pred, format_name=format_name, lenient=credit_unlocated, match=match,
                          allow_mismatch=allow_mismatch, n_resamples=resamples, seed=seed)
     for note in result["pairing"]["notes"]:
         warn(note)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from nerprobe.cli.common import console, one_line_errors
+from nerprobe.cli.common import console, deprecated_alias, one_line_errors, take_alias
 from nerprobe.errors import OptionError
 
 
@@ -24,7 +24,8 @@ def train(
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help="Hyperparameter preset: llms4ner."),
     rank: Optional[int] = typer.Option(None, "--rank", help="LoRA rank [16; llms4ner 256]."),
-    alpha: Optional[int] = typer.Option(None, "--alpha", help="LoRA alpha [32; llms4ner 512]."),
+    lora_alpha: Optional[int] = typer.Option(None, "--lora-alpha", help="LoRA alpha [32; llms4ner 512]."),
+    old_alpha: Optional[int] = deprecated_alias("--alpha", "--lora-alpha"),
     dropout: Optional[float] = typer.Option(None, "--dropout", help="LoRA dropout [0.05]."),
     target_modules: Optional[str] = typer.Option(
         None, "--target-modules", help="'all-linear' or comma-separated module names [all-linear]."
@@ -50,6 +51,11 @@ def train(
         False, "--overwrite", help="Replace an existing --out that nerprobe wrote (an adapter or run folder) once "
         "training is done; other folders are never replaced."
     ),
+    template: Optional[str] = typer.Option(None, "--template", help="chat template to train through: model (the "
+                                           "tokenizer's own, default), llama3, qwen, alpaca, default (as LLaMA-Factory "
+                                           "writes them) or a Jinja file; the manifest records it for later commands"),
+    system: Optional[str] = typer.Option(None, "--system", help="system prompt to train with (default: none, or the "
+                                         "template's); the manifest records it"),
     lenient: bool = typer.Option(False, "--lenient", help="Skip bad records of --train instead of stopping."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="A progress bar on a terminal, a line "
                                   "per few steps with the loss on stderr otherwise (a log file)."),
@@ -59,18 +65,22 @@ def train(
     from nerprobe.formats.labels import resolve_label_set
     from nerprobe.formats import get_format
     from nerprobe.models.registry import resolve
-    from nerprobe.models.training import TrainConfig, check_adapter_dir, read_manifest, train_lora
+    from nerprobe.models.chat_training import train_lora_prompted
+    from nerprobe.models.training import TrainConfig, check_adapter_dir, read_manifest
     from nerprobe.safe_io import check_input_file
+    from nerprobe.templates import resolve_template
 
+    lora_alpha = take_alias(lora_alpha, old_alpha, "--alpha", "--lora-alpha")
     get_format(format_name)
     if preset not in (None, "llms4ner"):
         raise OptionError("--preset", f"unknown preset '{preset}' (known: llms4ner)")
     check_input_file(train_file)
+    resolve_template(template)  # an unknown name or a broken file fails before any data or model is read
     label_file = labels if labels is not None and Path(labels).exists() else None
     check_adapter_dir(out, [train_file, label_file], overwrite=overwrite)  # before reading data or loading a model
     config = TrainConfig.llms4ner() if preset == "llms4ner" else TrainConfig()
     overrides = {
-        "rank": rank, "alpha": alpha, "dropout": dropout, "learning_rate": lr, "epochs": epochs,
+        "rank": rank, "alpha": lora_alpha, "dropout": dropout, "learning_rate": lr, "epochs": epochs,
         "batch_size": batch_size, "grad_accum": grad_accum, "max_length": max_length, "lr_scheduler": scheduler,
         "warmup_ratio": warmup, "seed": seed, "symbolize": symbolize, "max_steps": max_steps, "save_steps": save_steps,
         "name_refresh": name_refresh,
@@ -90,14 +100,17 @@ def train(
     labelset = resolve_label_set(labels, corpus.labels)
     # adapter="" keeps an alias's bundled adapter from being resolved (or built): training starts from the base
     spec = resolve(model, adapter="", format_name=format_name)
-    adapter = train_lora(spec, list(corpus), format_name, labelset, out, config, overwrite=overwrite,
-                         progress=progress)
+    adapter = train_lora_prompted(spec, list(corpus), format_name, labelset, out, config, template=template,
+                                  system=system, overwrite=overwrite, progress=progress)
     m = read_manifest(adapter)
     t = m["training"]
     console.print(
         f"adapter {adapter}: {m['data']['n_sentences']} sentences, {t['steps']} steps, "
         f"train loss {t['train_loss']:.4f}, {t['seconds']:.1f} s"
     )
+    if m.get("template") or m.get("system") is not None:
+        console.print(f"chat template {(m.get('template') or {}).get('name', 'model')}, system prompt "
+                      f"{m.get('system')!r} (recorded: generate and memorization prompt the adapter so by default)")
     if m["labels"]["symbol_map"]:
         console.print("labels: " + ", ".join(f"{k}→{v}" for k, v in m["labels"]["symbol_map"].items()))
 

@@ -30,6 +30,8 @@ class MemorizationConfig:
     dev: Path | None = None
     format_name: str | None = None  # None: the adapter's (its manifest), else xml
     labels: str | None = None  # a label-set spec (formats.labels.resolve_label_set); None: the adapter's, else the corpus's
+    template: str | None = None  # chat template: a built-in name or a Jinja file; None: the adapter's, else the model's
+    system: str | None = None  # system prompt; None: the adapter's, else none
     probes: tuple[str, ...] = DEFAULT_PROBES
     controls: bool = True
     limit: int | None = None

@@ -44,10 +44,14 @@ def _hf_predictor(name: str, role: str, spec, cfg: MemorizationConfig, cache) ->
     from nerprobe.models.loading import load_model
     from nerprobe.models.prompting import trained_prompting
 
+    from nerprobe.templates import resolve_template
+
     loaded = load_model(spec, device=cfg.device, dtype=cfg.dtype, lazy=True)
-    named = NamedPredictor(name, HFPredictor(loaded, cache=cache, batch_size=cfg.batch_size,
-                                             max_new_tokens=cfg.max_new_tokens), loaded.manifest(), role,
-                           loaded=loaded)
+    # the run's chat template (a built-in or a file: no tokenizer needed to resolve it) and system prompt
+    template = resolve_template(cfg.template) if cfg.template else None
+    predictor = HFPredictor(loaded, cache=cache, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens,
+                            template=template, system=cfg.system)
+    named = NamedPredictor(name, predictor, loaded.manifest(), role, loaded=loaded)
     trained = trained_prompting(spec.adapter) if spec.adapter else None
     if trained and trained.symbol_map and trained.prompt_labelset is not None:
         # trained on symbols (LLMs4NER RQ3): prompted as trained, its symbols mapped back to the corpus labels

@@ -58,7 +58,7 @@ def run_prompting(cfg: MemorizationConfig, corpora: Corpora):
         default = demo_labelset()
     train_labels = sorted({e.label for s in corpora.train for e in s.entities})
     return choose_prompting(trained, format_name=cfg.format_name, labels=cfg.labels, corpus_labels=train_labels,
-                            default_labelset=default, original_names=True)
+                            default_labelset=default, original_names=True, template=cfg.template, system=cfg.system)
 
 
 def _labelset_for(probe_set, labelset):
@@ -169,8 +169,11 @@ def export_sets(cfg: MemorizationConfig, sets: dict, prompting, log) -> dict:
     returns ``{"export": manifest path, "sets": {name: items}}``. Read the outputs back with ``--predictions``."""
     from nerprobe.exchange import export_probe_sets
 
+    from nerprobe.templates import resolve_template
+
     path = export_probe_sets(sets, format_name=cfg.format_name, labelset=prompting.labelset, out_dir=cfg.export,
                              prompting_manifest=prompting.manifest(), command=cfg.command or None,
+                             template=resolve_template(cfg.template) if cfg.template else None, system=cfg.system,
                              decoding={"max_new_tokens": cfg.max_new_tokens} if cfg.max_new_tokens else None)
     log(f"exported {len(sets)} probe sets ({sum(len(p) for p in sets.values())} items) to {cfg.export}")
     return {"export": str(path), "sets": {n: len(ps) for n, ps in sets.items()}}
@@ -295,7 +298,9 @@ def _run(cfg: MemorizationConfig, log: Callable[[str], None]) -> dict:
         problems.append(f"train: the adapter {prompting.trained.adapter} was trained on other sentences "
                         f"({trained_on[:19]}…) than the training corpus given here ({given[:19]}…); seen and unseen "
                         "are counted against the corpus given here")
-    cfg = dataclasses.replace(cfg, format_name=prompting.format_name)
+    # every language model of the run (subjects and base) and the export prompt with the one template and system
+    cfg = dataclasses.replace(cfg, format_name=prompting.format_name, template=prompting.template,
+                              system=prompting.system)
     if cfg.export is not None or cfg.predictions is not None:
         cfg = dataclasses.replace(cfg, baseline="none")  # the subject's outputs come from elsewhere
     predictors = make_predictors(cfg, corpora, problems)  # fails here, before any work, on a bad model

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from nerprobe.errors import InputError
 from nerprobe.formats.labels import LabelSet, labelset_from_dict, resolve_label_set
 
 
@@ -34,6 +35,8 @@ class Trained:
     data_sha256: str | None = None
     template: str | None = None  # the chat template training used: a built-in name or a file (None: the model's)
     system: str | None = None  # the system prompt training used
+    foreign: bool = False  # no nerprobe manifest: what is known was inferred (``models.foreign``), see ``inferred``
+    inferred: dict = field(default_factory=dict)  # what -> where it was inferred from (foreign adapters)
 
 
 def _legacy_labelsets(labels: dict) -> tuple[LabelSet | None, LabelSet | None]:
@@ -67,7 +70,7 @@ def trained_prompting(adapter: str | Path | None) -> Trained | None:
     path = Path(adapter).expanduser()
     manifest = read_adapter_manifest(path) if path.is_dir() else None
     if not manifest:
-        return None
+        return _foreign(adapter) if (path / "adapter_config.json").is_file() else None
     labels = manifest.get("labels") if isinstance(manifest.get("labels"), dict) else {}
     if isinstance(manifest.get("labelset"), dict):
         ls = labelset_from_dict(manifest["labelset"])
@@ -89,10 +92,22 @@ def trained_prompting(adapter: str | Path | None) -> Trained | None:
                    system)
 
 
+def _foreign(adapter) -> Trained:
+    """``Trained`` of a PEFT adapter without nerprobe's manifest, from what lies beside it (``models.foreign``)."""
+    from nerprobe.formats.labels import label_set_for
+    from nerprobe.models.foreign import infer_foreign
+
+    found = infer_foreign(adapter)
+    ls = label_set_for(found.labels) if found.labels else None
+    return Trained(str(adapter), found.format_name, ls, ls, template=found.template, foreign=True,
+                   inferred=dict(found.sources))
+
+
 def foreign_adapter_warning(adapter: str | Path | None) -> str | None:
     """The one warning for a PEFT adapter without nerprobe's manifest (trained elsewhere, e.g. with LLaMA-Factory):
-    nothing says how it was prompted, so the defaults apply unless the user names them. None for no adapter, a
-    nerprobe adapter, or a folder that is not an adapter (``loading.check_spec`` reports that)."""
+    what was inferred from the files beside it (``models.foreign``) and from where, and what the defaults are for the
+    rest. None for no adapter, a nerprobe adapter, or a folder that is not an adapter (``loading.check_spec``
+    reports that)."""
     if adapter is None:
         return None
     from nerprobe.models.loading import read_adapter_manifest
@@ -100,8 +115,15 @@ def foreign_adapter_warning(adapter: str | Path | None) -> str | None:
     path = Path(adapter).expanduser()
     if not (path / "adapter_config.json").is_file() or read_adapter_manifest(path):
         return None
-    return (f"{adapter} has no nerprobe manifest (trained elsewhere?): prompting with the default format and the "
-            "corpus's labels and the model's own chat template unless --format, --labels, --template and --system "
+    t = _foreign(adapter)
+    known = [f"format {t.format_name} from {t.inferred['format']}"] if t.format_name else []
+    if t.labelset is not None:
+        known.append(f"labels {','.join(t.labelset.names)} from {t.inferred['labels']}")
+    if t.template:
+        known.append(f"template {t.template} from {t.inferred['template']}")
+    said = "; ".join(known) if known else "nothing beside it says how it was prompted"
+    return (f"{adapter} has no nerprobe manifest (trained elsewhere?): {said}; otherwise the corpus's labels, the "
+            "model's own chat template and nerprobe's instruction, unless --format, --labels, --template and --system "
             "say how it was trained")
 
 
@@ -151,6 +173,14 @@ def choose_prompting(trained: Trained | None, *, format_name: str | None = None,
     warnings: list[str] = []
     sources = {"format": "given" if format_name else "default", "labels": "given" if labels else "default"}
     trained_fmt = trained.format_name if trained else None
+    if trained is not None and trained.foreign:
+        if format_name is None and trained_fmt is None:
+            raise InputError(None, None, f"{trained.adapter} has no nerprobe manifest and nothing beside it (a "
+                             "LLaMA-Factory training_args.yaml or dataset_info.json naming its data) says its output "
+                             "format: pass --format (and --labels, --template if they differ from the defaults)",
+                             field="format")
+        if not (format_name and labels and template):
+            warnings.append(foreign_adapter_warning(trained.adapter))
     if format_name is None:
         format_name = trained_fmt or default_format
         sources["format"] = "adapter" if trained_fmt else "default"
@@ -180,6 +210,8 @@ def choose_prompting(trained: Trained | None, *, format_name: str | None = None,
             warnings.append(f"instruction: the adapter {trained.adapter} was trained with another instruction text "
                             "than this version of nerprobe writes for its format and label set")
     template, system = _chat_choice(trained, template, system, sources, warnings)
+    if trained is not None and trained.foreign:  # not recorded by a manifest: say so in the run's manifest
+        sources = {k: ("inferred" if v == "adapter" else v) for k, v in sources.items()}
     return Prompting(format_name, labelset, sources, tuple(warnings), trained, template, system)
 
 

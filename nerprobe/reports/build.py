@@ -40,6 +40,25 @@ class Report:
     findings: list[str]
     headline: Table | None = None
 
+    def as_dict(self) -> dict:
+        """What ``probe report --json`` prints: the files written, the runs read, every figure (its files and
+        signatures) and what was not drawn, every table (columns and rows as in report.md) and the findings."""
+
+        def table(t: Table) -> dict:
+            return {"name": t.name, "title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows],
+                    "notes": list(t.notes)}
+
+        return {
+            "out_dir": str(self.out_dir), "html": str(self.html), "markdown": str(self.markdown),
+            "runs": [{"name": r.name, "kind": r.kind, "path": str(r.path)} for r in self.runs],
+            "figures": [{"name": f.name, "caption": f.caption, "files": {k: str(v) for k, v in f.paths.items()},
+                         "signatures": list(f.signatures)} for f in self.figures],
+            "not_drawn": [{"name": s.name, "reason": s.reason} for s in self.skipped],
+            "headline": table(self.headline) if self.headline is not None else None,
+            "tables": [table(t) for t in self.tables],
+            "findings": list(self.findings),
+        }
+
 
 def _markdown(title: str, note: str, findings: list[str], figures: list[Figure], skipped: list[Skipped],
               tables: list[Table], headline: Table | None = None) -> str:

@@ -39,7 +39,11 @@ class EvalSettings:
     numpy_random_seed: int = 1234
     torch_random_seed: int = 1234
     fewshot_random_seed: int = 1234
-    bootstrap_iters: int = 0  # lm-eval's own stderr bootstrap: off, nerprobe computes its own paired CIs
+    # lm-eval's own default: the results carry its ``<metric>_stderr,<filter>``, the closed-form standard error of the
+    # mean (sample std / sqrt(n)) for mean-aggregated metrics (every task nerprobe ships), a bootstrap for the few
+    # corpus metrics lm-eval bootstraps (f1_score, bleu, ...), pooled over the subtasks of a group. The paired tests
+    # and CIs of a comparison are nerprobe's own, from the per-item records.
+    bootstrap_iters: int = 100000
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict."""

@@ -204,3 +204,37 @@ def training_texts(template: ChatTemplate | None, prompt: str, response: str, sy
         raise InputError(None, None, f"chat template {template.name}: the conversation does not start with the "
                          "prompt as rendered for generation", field="template")
     return head, full
+
+
+def _jinja_literal(text: str) -> str:
+    """``text`` as a Jinja string literal (ASCII, escapes that Jinja's lexer reads back to ``text``)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=True)
+
+
+def tokenizer_chat_template(template: ChatTemplate | None, system: str | None, tokenizer_template: str | None) -> str:
+    """A Jinja text for ``tokenizer.chat_template`` with which ``tokenizer.apply_chat_template`` on a user turn
+    (and an assistant turn) writes exactly what nerprobe prompts with: ``render_request(template, prompt, system)``
+    and, for training, ``training_texts``'s full text. So training code that renders through the tokenizer (the SFT
+    encoder) trains on the prompts that generation will use.
+
+    ``template`` None keeps the tokenizer's own template (``tokenizer_template``, which must exist) and only adds the
+    system prompt. The built-ins' default system prompt and special-token texts are set inside the Jinja text (the
+    tokenizer's own bos/eos win, as in ``ChatTemplate.render``); ``system`` goes first when the messages bring no
+    system turn of their own."""
+    if template is None:
+        if not tokenizer_template:
+            raise InputError(None, None, "--system needs a chat template and the model has none: pass --template "
+                             "(llama3, qwen, alpaca, default or a Jinja file)", field="template")
+        head, body = "", tokenizer_template
+    else:
+        head = (f"{{%- set default_system = {_jinja_literal(template.default_system)} -%}}"
+                f"{{%- if not bos_token -%}}{{%- set bos_token = {_jinja_literal(template.bos_token)} -%}}{{%- endif -%}}"
+                f"{{%- if not eos_token -%}}{{%- set eos_token = {_jinja_literal(template.eos_token)} -%}}{{%- endif -%}}")
+        body = template.text
+    if system is not None:
+        head += ("{%- if not (messages and messages[0]['role'] == 'system') -%}"
+                 f"{{%- set messages = [{{'role': 'system', 'content': {_jinja_literal(system)}}}] + messages -%}}"
+                 "{%- endif -%}")
+    return head + body

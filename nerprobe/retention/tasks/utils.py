@@ -49,3 +49,34 @@ def process_completion(doc: dict, results: list[str]) -> dict[str, float]:
         "exact_match": float(normalize_answer(answer) == normalize_answer(gold)),
         "f1": token_f1(answer, gold),
     }
+
+
+from lm_eval.api.task import ConfigurableTask  # noqa: E402  (lm-eval loads this file; the scoring above needs none)
+
+
+class SubjectFewshotTask(ConfigurableTask):
+    """``local_mmlu``: lm-eval's ``mmlu`` few-shot examples in one task over all subjects.
+
+    lm-eval's ``mmlu`` is a group of one task per subject, each taking the first ``n`` dev items of its own subject
+    (``fewshot_config.sampler: first_n``). Here the one task's ``first_n`` sampler is given, for each question, the
+    dev items of that question's subject (lm-eval's sampler is not told the question when the few-shot split is
+    another split), so every prompt is the one lm-eval's ``mmlu_<subject>`` writes. The task's acc over all items is
+    the ``mmlu`` group's (``weight_by_size``).
+    """
+
+    def __init__(self, config=None, **kwargs):
+        # lm-eval hands a Python task its YAML config with the ``class`` key that named it; TaskConfig has no such field
+        super().__init__(config={k: v for k, v in (config or {}).items() if k != "class"}, **kwargs)
+
+    def _subject_pools(self) -> dict:
+        if getattr(self, "_pools", None) is None:
+            self._pools = {}
+            for d in self.fewshot_docs() or []:
+                self._pools.setdefault(d["subject"], []).append(d)
+        return self._pools
+
+    def fewshot_context(self, doc, num_fewshot, *args, **kwargs):
+        if num_fewshot and hasattr(self, "sampler"):
+            self.sampler.df = self._subject_pools().get(doc["subject"], [])
+            self.sampler._loaded = True
+        return super().fewshot_context(doc, num_fewshot, *args, **kwargs)
