@@ -81,6 +81,19 @@ def test_two_processes_give_the_same_outputs_as_one(setup):
     assert len(GenerationCache(root / "c-two")) == 5  # both shards landed in the one cache
 
 
+def test_continuous_engine_writes_the_same_predictions(setup):
+    """``--engine continuous`` (transformers' continuous batching) gives the padded batches' outputs in float32, and
+    the manifest says which engine ran."""
+    root, model, corpus = setup
+    padded, continuous = root / "e-pad.jsonl", root / "e-cont.jsonl"
+    assert generate(model, corpus, padded, root / "c-pad").exit_code == 0
+    r = generate(model, corpus, continuous, root / "c-cont", "--engine", "continuous")
+    assert r.exit_code == 0, r.output
+    assert continuous.read_text() == padded.read_text()
+    manifest = json.loads((root / "e-cont.jsonl.manifest.json").read_text())
+    assert manifest["decoding"]["engine"] == "continuous"
+
+
 def test_errors_are_one_line(setup, tmp_path):
     root, model, corpus = setup
     r = generate(tmp_path / "missing-model", corpus, tmp_path / "o.jsonl", tmp_path / "c")
@@ -90,3 +103,5 @@ def test_errors_are_one_line(setup, tmp_path):
     r = runner.invoke(app, ["generate", "--model", str(model), "--input", str(corpus), "--format", "yaml",
                             "--out", str(tmp_path / "o.jsonl")])
     assert r.exit_code == 2 and "--format" in r.output
+    r = generate(model, corpus, tmp_path / "o.jsonl", tmp_path / "c", "--engine", "vllm")
+    assert r.exit_code == 2 and "--engine: 'vllm' is not one of generate, continuous" in r.output

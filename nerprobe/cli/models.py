@@ -36,6 +36,9 @@ def generate(
                                         "corpus order; the same as `probe memorization --limit N --seed S` takes)"),
     seed: int = typer.Option(0, "--seed", help="seed of the --limit subset"),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
+    engine: str = typer.Option("generate", "--engine", help="generate (padded batches of --batch-size, sorted by "
+                               "length) or continuous (transformers' continuous batching: a GPU path, faster where "
+                               "prompt lengths vary; same float32 outputs)"),
     num_processes: int = typer.Option(1, "--num-processes", min=1, help="data-parallel worker processes"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1,
                                                  help="fixed budget (default: input tokens × format factor + 32)"),
@@ -72,6 +75,10 @@ def generate(
         get_format(format)
     if out_style not in OUT_STYLES:
         raise OptionError("--out-style", f"{out_style!r} is not one of {', '.join(OUT_STYLES)}")
+    from nerprobe.models.hf_generate import ENGINES
+
+    if engine not in ENGINES:
+        raise OptionError("--engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
     if (input is None) == (requests_file is None):
         raise OptionError("--input", "give a corpus (--input) or exported prompts (--requests), one of them")
     source = input if input is not None else requests_file
@@ -126,7 +133,7 @@ def generate(
     outputs, predictor = run_generation(
         spec, requests, cache_path, batch_size=batch_size, max_new_tokens=max_new_tokens, stop_strings=stop,
         device=device, dtype=dtype, num_processes=num_processes, progress=progress, template=chat_template,
-        system=system,
+        system=system, engine=engine,
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, only the main process writes
@@ -152,7 +159,7 @@ def generate(
         "generated": predictor.generated,
         "num_processes": num_processes,
         "decoding": {"greedy": True, "max_new_tokens": max_new_tokens or "per item: input tokens × format factor + 32",
-                     "stop": list(stop), "batch_size": batch_size},
+                     "stop": list(stop), "batch_size": batch_size, "engine": engine},
         "cache": str(predictor.cache.path),
     }
     write_manifest(manifest_path, manifest)  # + command, created (UTC), versions; written atomically

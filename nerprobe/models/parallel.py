@@ -35,14 +35,14 @@ def shard(items: Sequence, index: int, count: int) -> list:
 
 
 def _predictor(spec: ModelSpec, cache_path, *, batch_size, max_new_tokens, stop_strings, device, dtype,
-               template=None, system=None):
+               template=None, system=None, engine="generate"):
     from nerprobe.models.hf_generate import HFPredictor
     from nerprobe.models.loading import load_model
 
     loaded = load_model(spec, device=device, dtype=dtype, lazy=True)
     cache = GenerationCache(cache_path)
     return HFPredictor(loaded, cache=cache, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                       stop_strings=stop_strings, template=template, system=system)
+                       stop_strings=stop_strings, template=template, system=system, engine=engine)
 
 
 def _distributed_world() -> int:
@@ -66,14 +66,16 @@ def generate(
     progress: bool = True,
     template=None,
     system: str | None = None,
+    engine: str = "generate",
 ):
     """Outputs of ``spec`` for ``requests`` (in order) through the cache at ``cache_path``; returns ``(outputs, predictor)``.
 
     ``num_processes > 1`` generates the missing outputs in that many worker processes first. ``template`` (a
-    ``nerprobe.templates.ChatTemplate``, None: the tokenizer's own) and ``system`` shape the prompts.
+    ``nerprobe.templates.ChatTemplate``, None: the tokenizer's own) and ``system`` shape the prompts; ``engine`` is
+    ``HFPredictor``'s (``generate`` or ``continuous``).
     """
     opts = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, stop_strings=tuple(stop_strings), dtype=dtype,
-                template=template, system=system)
+                template=template, system=system, engine=engine)
     world = _distributed_world()
     if world > 1:  # launched by `accelerate launch`: this process is one of `world`
         from accelerate import PartialState
@@ -91,7 +93,7 @@ def generate(
 
 
 def run_workers(spec, requests, cache_path, *, num_processes, batch_size, max_new_tokens, stop_strings, device, dtype,
-                progress=True, template=None, system=None) -> None:
+                progress=True, template=None, system=None, engine="generate") -> None:
     """Generate ``requests`` into the cache in ``num_processes`` worker processes (CPU threads split between them)."""
     job = {
         "spec": asdict(spec),
@@ -104,6 +106,7 @@ def run_workers(spec, requests, cache_path, *, num_processes, batch_size, max_ne
         "progress": progress,
         "template": None if template is None else asdict(template),
         "system": system,
+        "engine": engine,
         "items": [
             {"id": r.id, "instruction": r.instruction, "input": r.input, "format_name": r.format_name}
             for r in requests
@@ -147,7 +150,7 @@ def _worker(job_path: str, index: int, count: int) -> None:
     predictor = _predictor(
         ModelSpec(**job["spec"]), job["cache"], batch_size=job["batch_size"], max_new_tokens=job["max_new_tokens"],
         stop_strings=tuple(job["stop_strings"]), device=device, dtype=job["dtype"], template=template,
-        system=job.get("system"),
+        system=job.get("system"), engine=job.get("engine", "generate"),
     )
     predictor.predict(shard(requests, index, count), progress=job["progress"] and index == 0,
                       description=f"generating (process {index + 1}/{count})")
