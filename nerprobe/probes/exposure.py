@@ -24,8 +24,9 @@ second half, for test and reference sentences.
 An AUC above 0.5 is evidence that the base model saw these sentences (or these names in these contexts), not proof:
 the reference is matched on what the builder can hold fixed, and an unusual reference name can lose on its own.
 
-On the demo, ``planted_test_ids`` chooses which demo test sentences are to be planted into the tiny base's
-pretraining (for the recipe of ``models.tiny``; not planted today).
+On the demo, ``planted_test_ids`` chooses which demo test sentences are planted into the tiny base's pretraining
+(``models.tiny.RECIPE["planted"]``: half of each seen/unseen stratum, as plain text): the probe finds those and
+leaves the others at chance (``tests/test_exposure.py``).
 """
 
 from __future__ import annotations
