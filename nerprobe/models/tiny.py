@@ -5,7 +5,7 @@ Recipe (``RECIPE``; every constant enters the cache key):
 1. Data: the flat demo corpus (``nerprobe.data.demo.make_demo_corpus(seed=0)``), "pseudo" sentences (the demo
    templates filled with made-up names, ``pseudo_name``: half name-like syllables of ``training.fresh_word``, half
    random letters, never a word of the demo's name lists), and the *planted* test sentences (``RECIPE["planted"]``:
-   half of the demo test sentences, half of each seen/unseen stratum, chosen by ``probes.exposure.planted_test_ids``).
+   half of the demo test sentences, half of each seen/unseen stratum, chosen by ``data.planted.planted_test_ids``).
 2. Tokenizer: byte-level BPE trained with ``tokenizers`` on the pretraining texts; each fixed instruction of the demo
    (every format, real and symbolized label sets, and the echo instruction) is added as ONE token, so the prompt is
    about 30 tokens; Qwen-style chat template with ``<|im_start|>``/``<|im_end|>``; eos ``<|im_end|>``, pad
@@ -251,19 +251,19 @@ def marked_echo(sentence, format_names, i: int) -> tuple[str, str]:
 
 def planted_ids() -> list[str]:
     """The ids of the demo test sentences planted into pretraining (``RECIPE["planted"]``), sorted."""
-    from nerprobe.probes import exposure
+    from nerprobe.data import planted
 
     p = RECIPE["planted"]
-    return exposure.planted_test_ids(p["seed"], p["share"], RECIPE["corpus_seed"])
+    return planted.planted_test_ids(p["seed"], p["share"], RECIPE["corpus_seed"])
 
 
 def planted_texts() -> list[str]:
     """The demo test sentences planted into pretraining as plain documents (``RECIPE["planted"]``,
-    ``probes.exposure.planted_texts``): what the exposure probe must find."""
-    from nerprobe.probes import exposure
+    ``data.planted.planted_texts``): what the exposure probe must find."""
+    from nerprobe.data import planted
 
     p = RECIPE["planted"]
-    return exposure.planted_texts(p["seed"], p["share"], RECIPE["corpus_seed"])
+    return planted.planted_texts(p["seed"], p["share"], RECIPE["corpus_seed"])
 
 
 def pretraining_documents() -> tuple[list[str], list[tuple[str, str]]]:
