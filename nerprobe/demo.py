@@ -3,8 +3,9 @@
 Steps: the demo corpus; the tiny base model and one LoRA adapter per demo format (built and cached by
 ``nerprobe.models.tiny`` the first time); the reader and symbols adapters of the first format (``demo_adapters``:
 with the memorizer, the three adapters of one base that the memorization probes are to tell apart, issue 14 and
-issue 10 §5; their folders are in ``DemoResult.adapters``); ``probe memorization`` of each adapter against its base and the lookup
-baseline; ``probe retention`` of the adapters on the local demo suite; ``probe report`` over the runs.
+issue 10 §5; their folders are in ``DemoResult.adapters``); ``probe memorization`` of each adapter against its base
+and the controls, in the first format with the memorizer (``model``) and the reader as two subjects side by side;
+``probe retention`` of the adapters on the local demo suite; ``probe report`` over the runs.
 
 Output directory::
 
@@ -69,14 +70,19 @@ class DemoResult:
                 "adapters": {k: str(v) for k, v in self.adapters.items()}, "timings": dict(self.timings)}
 
 
-def _memorization(cfg: DemoConfig, fmt: str, adapter: Path, log) -> Path:
+def _memorization(cfg: DemoConfig, fmt: str, adapter: Path, log, reader: Path | None = None) -> Path:
+    """One ``probe memorization`` run of ``adapter`` in ``fmt``; with ``reader``, the memorizer (as ``model``) and
+    the reader adapter are two subjects of the run, side by side, with their declared between-subjects tests."""
     from nerprobe.memorization.config import MemorizationConfig
     from nerprobe.memorization.run import run_memorization
 
     out = cfg.out / "runs" / f"memorization-{fmt}"
-    mcfg = MemorizationConfig(model="tiny", adapter=str(adapter), baseline="base", format_name=fmt, limit=cfg.size,
+    named = (("model", str(adapter)), ("reader", str(reader))) if reader is not None else ()
+    given = " ".join(f"--adapter {n}={a}" for n, a in named) if named else f"--adapter {adapter}"
+    mcfg = MemorizationConfig(model="tiny", adapter=None if named else str(adapter), adapters=named,
+                              baseline="base", format_name=fmt, limit=cfg.size,
                               n_resamples=cfg.n_resamples, out=out, progress=cfg.progress,
-                              command=f"probe memorization --model tiny --adapter {adapter} --format {fmt} "
+                              command=f"probe memorization --model tiny {given} --format {fmt} "
                                       f"--limit {cfg.size}"
                                       + (f" --n-resamples {cfg.n_resamples}" if cfg.n_resamples else "")
                                       + f" --out {out}")
@@ -167,8 +173,10 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print) -> DemoResult:
 
     runs = []
     for fmt, adapter in adapters.items():
-        t = step(i, f"probe memorization, {fmt}: tuned vs base vs lookup baseline, {cfg.size} test sentences")
-        runs.append(_memorization(cfg, fmt, adapter, lambda m: log(f"  {m}")))
+        first = fmt == cfg.formats[0]  # the memorizer (``model``) and the reader side by side
+        t = step(i, f"probe memorization, {fmt}: tuned {'memorizer and reader ' if first else ''}vs base vs lookup "
+                    f"baseline, {cfg.size} test sentences")
+        runs.append(_memorization(cfg, fmt, adapter, lambda m: log(f"  {m}"), kinds["reader"] if first else None))
         timings[f"memorization-{fmt}"] = time.perf_counter() - t
         i += 1
 

@@ -52,8 +52,12 @@ def test_json_says_where_the_report_runs_and_adapters_are(demo):
 def test_runs_are_real_runs_of_the_tiny_model(demo):
     out, _, _ = demo
     mem = json.loads((out / "runs" / "memorization-xml" / "manifest.json").read_text())
-    assert set(mem["predictors"]) >= {"model", "baseline", "lookup", "context-only"}
+    assert set(mem["predictors"]) >= {"model", "reader", "baseline", "lookup", "context-only"}
     assert mem["predictors"]["model"]["spec"]["adapter"].endswith("adapter-xml")
+    # issue 14: the memorizer (``model``) and the reader side by side, with their declared between-subjects tests
+    assert mem["subjects"] == ["model", "reader"]
+    assert mem["predictors"]["reader"]["spec"]["adapter"].endswith("adapter-xml-reader")
+    assert "reader vs model: seen_unseen_gap" in mem["family"]
     ret = json.loads((out / "runs" / "retention" / "manifest.json").read_text())
     # the same adapter in both runs: the report can put learning against forgetting
     assert mem["predictors"]["model"]["fingerprint"] in ret["fingerprints"].values()

@@ -1,10 +1,10 @@
 """The exposure probe (``probes.exposure``): Min-K% / Min-K%++ of sentences under the base model against matched
 references, AUC with a bootstrap CI, guided completion.
 
-The demo check uses what the tiny base was pretrained on today: every demo *train* sentence is one of its plain-text
-pretraining documents (``models.tiny.pretraining_documents``) and no demo *test* sentence is. The probe must find
-the train sentences (AUC well above 0.5 with its CI) and leave the test sentences at chance. The demo test sentences
-that a future recipe plants into pretraining are chosen by ``planted_test_ids``.
+The demo check uses what the tiny base was pretrained on: half of the demo *test* sentences (``planted_test_ids``,
+half of each seen/unseen stratum, ``models.tiny.RECIPE["planted"]``) are plain-text pretraining documents of the
+base (``models.tiny.pretraining_documents``), the other half are not. The probe must find the planted ones (AUC well
+above 0.5 with its CI) and leave the others at chance.
 """
 
 from __future__ import annotations
@@ -78,45 +78,64 @@ def test_matched_reference_keeps_the_familiarity_of_every_name(demo):
 
 
 @pytest.fixture(scope="module")
-def demo_exposure(demo):
+def planted(demo):
+    """The ids of the demo test sentences the base was pretrained on: those the tiny recipe plants
+    (``RECIPE["planted"]``) and the few whose text is the same as a planted one's (the demo test set repeats 9 texts)."""
+    from nerprobe.models import tiny
+
+    texts = set(tiny.planted_texts())
+    return {s.id for s in demo.test if s.text in texts}
+
+
+def test_the_recipe_plants_exactly_the_chosen_test_sentences(demo, planted):
+    from nerprobe.models import tiny
+
+    docs = set(tiny.pretraining_documents()[0])
+    chosen = set(tiny.planted_ids())
+    assert len(chosen) == len(demo.test) // 2 and chosen <= planted
+    assert len(planted - chosen) <= 9  # duplicates of a planted text only
+    assert {s.id for s in demo.test if s.text in docs} == planted
+
+
+@pytest.fixture(scope="module")
+def demo_exposure(demo, planted):
     from nerprobe.models import tiny
     from nerprobe.models.registry import ModelSpec
     from nerprobe.probes.exposure import run_exposure_probe
 
-    docs, _ = tiny.pretraining_documents()
-    docs = set(docs)
     train, test = list(demo.train), list(demo.test)
-    exposed = random.Random(0).sample(train, 100)
-    assert all(s.text in docs for s in exposed) and not any(s.text in docs for s in test)
-    strata = {"exposed": [s.id for s in exposed], "unexposed": [s.id for s in test],
-              "unexposed, training names": [s.id for s in test if s.meta.get("seen")]}
+    strata = {"planted": sorted(planted), "not planted": [s.id for s in test if s.id not in planted],
+              "not planted, training names": [s.id for s in test if s.id not in planted and s.meta.get("seen")]}
     base = ModelSpec(str(tiny.ensure_tiny_base(progress=False)))
-    matched = run_exposure_probe(base, exposed + test, None, 0, train=train, mode="matched", n_resamples=1000,
+    matched = run_exposure_probe(base, test, None, 0, train=train, mode="matched", n_resamples=1000,
                                  strata=strata, completion=120, device="cpu", dtype="fp32")
-    unseen = run_exposure_probe(base, exposed + test, None, 0, train=train, mode="unseen", n_resamples=1000,
+    unseen = run_exposure_probe(base, test, None, 0, train=train, mode="unseen", n_resamples=1000,
                                 strata=strata, completion=False, device="cpu", dtype="fp32")
     return matched, unseen
 
 
-def test_demo_exposed_sentences_stand_out_and_unexposed_stay_at_chance(demo_exposure):
+def test_demo_planted_sentences_stand_out_and_the_others_stay_at_chance(demo_exposure, planted):
     matched, _ = demo_exposure
     for score in ("min_k", "min_k_plus"):
-        exposed = matched["strata"]["exposed"][score]["auc"]
-        assert matched["strata"]["exposed"]["n"] >= 40
-        assert exposed["low"] > 0.8, exposed
-        unexposed = matched["strata"]["unexposed"][score]["auc"]
-        assert unexposed["low"] < 0.5 < unexposed["high"] and abs(unexposed["value"] - 0.5) < 0.08, unexposed
+        found = matched["strata"]["planted"][score]["auc"]
+        assert matched["strata"]["planted"]["n"] >= 90
+        assert found["low"] > 0.8, found
+        rest = matched["strata"]["not planted"][score]["auc"]
+        assert rest["low"] < 0.5 < rest["high"] and abs(rest["value"] - 0.5) < 0.08, rest
     top = [x["id"] for x in matched["most_exposed"][:10]]
-    assert sum(i.startswith("demo-flat-train") for i in top) >= 7, top  # the most exposed are train sentences
+    assert sum(i in planted for i in top) >= 9, (top, [x["margin"] for x in matched["most_exposed"][:10]])
 
 
 def test_unseen_name_reference_mistakes_name_exposure_for_sentence_exposure(demo_exposure):
     """With every name replaced by an unseen one, test sentences that only reuse training names look exposed:
     why ``matched`` is the default."""
     matched, unseen = demo_exposure
-    seen_names = "unexposed, training names"
-    assert unseen["strata"][seen_names]["min_k"]["auc"]["low"] > 0.85
-    assert matched["strata"][seen_names]["min_k"]["auc"]["value"] < 0.75
+    seen_names = "not planted, training names"
+    u, m = unseen["strata"][seen_names]["min_k"]["auc"], matched["strata"][seen_names]["min_k"]["auc"]
+    # measured on tiny recipe v2: 0.89 [0.81, 0.96] vs 0.50 [0.40, 0.60] (the unseen names of the half of the test
+    # set planted in pretraining are known to the base too, so the unseen reference is a little less foreign than
+    # with recipe v1, 0.85 and more)
+    assert u["low"] > 0.75 and m["value"] < 0.75 and m["high"] < u["low"], (u, m)
 
 
 def test_demo_guided_completion_and_figure(demo_exposure, tmp_path):
@@ -126,9 +145,9 @@ def test_demo_guided_completion_and_figure(demo_exposure, tmp_path):
 
     matched, _ = demo_exposure
     comp = matched["completion"]
-    assert comp["n"] == 120 and set(comp["strata"]) == {"exposed", "unexposed", "unexposed, training names"}
+    assert comp["n"] == 120 and set(comp["strata"]) == {"planted", "not planted", "not planted, training names"}
     # the base completes the second half of a sentence it was pretrained on far more often than of its reference
-    exposed, unexposed = comp["strata"]["exposed"], comp["strata"]["unexposed"]
+    exposed, unexposed = comp["strata"]["planted"], comp["strata"]["not planted"]
     assert exposed["n"] >= 25
     assert exposed["exact"]["test"]["value"] > exposed["exact"]["reference"]["value"] + 0.15, exposed
     assert abs(unexposed["exact"]["test"]["value"] - unexposed["exact"]["reference"]["value"]) < 0.15, unexposed

@@ -86,3 +86,33 @@ def test_recipe_hash_changes_with_the_recipe(monkeypatch):
     before = tiny.recipe_hash()
     monkeypatch.setitem(tiny.RECIPE, "vocab_size", tiny.RECIPE["vocab_size"] + 1)
     assert tiny.recipe_hash() != before
+
+
+def test_copy_pretraining_holds_no_demo_name_where_the_tokenizer_learns_and_marks_random_spans():
+    """Recipe v2 (issue 14): the BPE merges are learned on texts without a demo name (so seen and unseen names are
+    cut into pieces alike), the pseudo names are never demo name words, and a marked echo is the input sentence
+    again with some spans in the markup of an inline format."""
+    from nerprobe.formats import get_format
+
+    docs, echoes = tiny.pretraining_documents()
+    names = {w for n in tiny.demo_name_words() for w in n.split()}
+    texts = tiny.tokenizer_texts(docs, echoes)
+    assert len(texts) > 1000 and not any(names & set(t.replace("<", " ").replace(">", " ").split()) for t in texts)
+    pseudo = tiny.pseudo_sentences(50, 0)
+    assert not any(names & set(s.text.split()) - set(tiny.demo.ORG_SUFFIXES) for s in pseudo)
+    for i, s in enumerate(pseudo[:10]):
+        user, response = tiny.marked_echo(s, tiny.MARKED_FORMATS, i)
+        assert user.endswith("\n" + s.text) and response != s.text
+        parsed = get_format(tiny.MARKED_FORMATS[i % 2]).parse(response, s, list(tiny.demo.LABELS))
+        assert parsed.entities  # the marks parse back as spans of the input sentence
+
+
+def test_echo_loss_is_on_the_response_only():
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny.ensure_tiny_base(progress=False))
+    ex = tiny._pretrain_examples(tok, ["Police in Oslo arrested two men ."], [("Repeat\nab cd", "ab cd")])
+    doc, echo = ex
+    assert doc["labels"] == doc["input_ids"]  # plain documents: every token
+    masked = [x for x in echo["labels"] if x == -100]
+    assert masked and echo["labels"][-3:] == echo["input_ids"][-3:] and echo["labels"][0] == -100

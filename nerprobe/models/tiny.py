@@ -2,16 +2,21 @@
 
 Recipe (``RECIPE``; every constant enters the cache key):
 
-1. Data: the flat demo corpus (``nerprobe.data.demo.make_demo_corpus(seed=0)``), and "pseudo" sentences: the demo
-   templates filled with made-up names from random syllables (never a name of the demo corpus, seen or unseen).
+1. Data: the flat demo corpus (``nerprobe.data.demo.make_demo_corpus(seed=0)``), "pseudo" sentences (the demo
+   templates filled with made-up names, ``pseudo_name``: half name-like syllables of ``training.fresh_word``, half
+   random letters, never a word of the demo's name lists), and the *planted* test sentences (``RECIPE["planted"]``:
+   half of the demo test sentences, half of each seen/unseen stratum, chosen by ``data.planted.planted_test_ids``).
 2. Tokenizer: byte-level BPE trained with ``tokenizers`` on the pretraining texts; each fixed instruction of the demo
    (every format, real and symbolized label sets, and the echo instruction) is added as ONE token, so the prompt is
    about 30 tokens; Qwen-style chat template with ``<|im_start|>``/``<|im_end|>``; eos ``<|im_end|>``, pad
-   ``<|endoftext|>``.
-3. Base: a Qwen2ForCausalLM (``RECIPE["model"]``, 2 layers, hidden 128) pretrained as a causal LM, all tokens, on
-   documents that teach it the language but not the task: the train sentences as plain text, pseudo sentences
-   rendered in every format as plain text (tagged text, with no instruction and no input), and "repeat the sentence"
-   chat exchanges over pseudo sentences.
+   ``<|endoftext|>``. Byte-level, so a name never seen is written in smaller pieces, never out of vocabulary.
+3. Base: a Qwen2ForCausalLM (``RECIPE["model"]``, 2 layers, hidden 128) pretrained as a causal LM on documents that
+   teach it the language and to copy, but not the task: the train sentences and the planted test sentences as plain
+   text (loss on all tokens), pseudo sentences rendered in every format as plain text (tagged text, with no
+   instruction and no input), and "repeat the sentence" chat exchanges over the pseudo sentences and the train
+   sentences with the loss on the echo only (the made-up names of the input cannot be predicted, and their noise
+   drowned the copying signal: with the loss on every token the base echoed 0 of 40 unseen-name test sentences
+   exactly, with the loss on the echo 29 of 40).
 4. Adapter: LoRA with ``train_lora`` (the code path of ``probe train``) on the train split in format ``format_name``
    with the PER/ORG/LOC label set (``DEMO_LABELSET``): the chat exchange instruction + sentence → tagged sentence is
    seen only here, so the LoRA stage is what teaches the task and the format. Three kinds (``ADAPTER_KINDS``),
@@ -21,13 +26,24 @@ Recipe (``RECIPE``; every constant enters the cache key):
    adapter (labels A=ORG, B=PER, C=LOC as LLMs4NER RQ3, ``probe train --symbolize symbols-only``; the manifest
    records the map).
 
-Measured on 2 idle CPU cores (2026-11-27): base 81 s, xml adapter 11 s; micro-F1 0.80 on the demo test sentences
-whose entities were all seen in training and 0.00 on those whose entities were not: the tuned tiny model writes back
-names it memorized rather than copying unseen ones, which is what the memorization probes are there to show.
-The reader, on the same base (2026-11-28, load 7-9 on 2 cores, 685 s): micro-F1 0.00 on seen and unseen test
-sentences; it tags the right type from the context but writes made-up names instead of copying them, because the
-base cannot copy a name (its echo of a test sentence is exact for 1 of 18). Issue 14's reader targets need a base
-pretrained to copy.
+What the planted sentences mean. The base has seen half of the demo test sentences as plain text (no labels, no
+task), as a base pretrained on a web crawl may have seen a public test set: the ``exposure`` probe must find them and
+leave the rest at chance. The memorization probes are about *tuning*: "seen" and "unseen" entities are counted against
+the LoRA training split, which never holds a test sentence, so the unseen-entity setting is unchanged (a planted
+unseen name is known to the base as a word, never with its label); the planted and unplanted halves of the unseen
+test sentences are reported apart where it matters (``nerprobe_tiny.json`` lists the planted ids).
+
+Builds run torch on one thread (``one_thread``).
+
+Measured 2026-11-28 on 2 CPU cores shared with other jobs (load 3-4): base 385 s, each adapter about 50 s. The base
+echoes 36 of 40 unseen-name and 40 of 40 seen-name test sentences (not planted) exactly (the base of recipe version 1,
+word merges learned on the demo names and the loss on every echo token: 1 of 18). On the 200 demo test sentences
+(xml): the reader micro-F1 0.72 on seen and 0.77 on unseen sentences (0.77 on the planted and 0.78 on the unplanted
+unseen ones), and it follows the context in all 132 type swaps it finds; the memorizer 0.97 and 0.38 (0.38 / 0.39):
+with a base that copies, the memorizer copies unseen names too, where the base of version 1 made it write back
+memorized names (0.75 and 0.00). Each step of the recipe, measured on the reader (seen / unseen F1): loss on the echo
+only 0.32 / 0.63; with the train sentences echoed 0.13 / 0.22; with marked echoes 0.29 / 0.65; with the tokenizer
+trained without demo names 0.72 / 0.77.
 
 Cache: ``$NERPROBE_CACHE`` (default ``~/.cache/nerprobe``) ``/tiny/<recipe-hash>/{base,adapter-<format>,
 adapter-<format>-reader,adapter-<format>-symbols}``. The hash
@@ -58,13 +74,17 @@ CHAT_TEMPLATE = (
 )
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 ECHO_INSTRUCTION = "Repeat the input sentence exactly as it is written."
+MARK_INSTRUCTION = "Repeat the input sentence and mark random words."
+MARKED_FORMATS = ("xml", "bracketed")  # the inline formats of the demo: the marked echo copies the whole sentence
 
 RECIPE = {
-    "version": 1,
+    "version": 2,
     "corpus_seed": 0,
     "vocab_size": 1024,
-        "pretrain_sentences_per_format": 96,  # rendered targets (of pseudo-name sentences) per format
+    "pretrain_sentences_per_format": 96,  # rendered targets (of pseudo-name sentences) per format
     "pseudo_sentences": 2400,  # "repeat the sentence" exchanges over pseudo-name sentences
+    "marked_share": 0.5,  # of those, echoed with random spans marked in a random format (``marked_echo``)
+    "planted": {"seed": 0, "share": 0.5},  # demo test sentences planted as plain documents (probes.exposure)
     "model": {
         "hidden_size": 128,
         "intermediate_size": 256,
@@ -149,16 +169,25 @@ def _corpus():
     return demo.make_demo_corpus(seed=RECIPE["corpus_seed"], nested=False)
 
 
-SYLLABLES = (
-    "ka lo ven dri mo sa tur bel qui nor fa zen ri pol gat mer sil dun hak tor ves lin rab cor ju pe xan wil"
-).split()
+_AVOID = frozenset(w.casefold() for name in (*demo.FIRST_NAMES, *demo.LAST_NAMES, *demo.ORG_STEMS, *demo.LOCATIONS)
+                   for w in name.split())
 
 
 def pseudo_name(label: str, rng) -> str:
-    """A made-up name of type ``label`` from random syllables: never a name of the demo corpus (seen or unseen)."""
+    """A made-up name of type ``label``: never a word of the demo's name lists (seen or unseen pool).
+
+    Words are of two kinds, half each: ``training.fresh_word`` syllables (name-like, of random length) and random
+    letters (any byte piece of the tokenizer), so that the only way to echo them is to copy whatever tokens the input
+    holds, which is what copying an unseen test name needs."""
+    from nerprobe.models.training import fresh_word
 
     def word() -> str:
-        return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+        if rng.random() < 0.5:
+            return fresh_word("x" * rng.randint(3, 10), rng, _AVOID)
+        while True:
+            w = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))).capitalize()
+            if w.casefold() not in _AVOID:
+                return w
 
     if label == "PER":
         return f"{word()} {word()}"
@@ -193,6 +222,50 @@ def pseudo_sentences(n: int, seed: int) -> list:
     return out
 
 
+def marked_echo(sentence, format_names, i: int) -> tuple[str, str]:
+    """``(user, response)``: the sentence, and the sentence rendered in one of ``format_names`` (by ``i``) with one to
+    three random spans of one to three words marked with random labels, whatever the words are.
+
+    Copying through inserted markup is what a tagger must do (the first word after an opening tag has no anchor of its
+    own in the input); random spans and labels teach that skill and nothing of which spans are entities of which type.
+    """
+    import random
+
+    from nerprobe.data.model import Sentence
+    from nerprobe.formats import get_format
+
+    rng = random.Random(f"nerprobe-tiny-marked-{i}")
+    words = [t.text for t in sentence.tokens]
+    spans, start = [], 0
+    for _ in range(rng.randint(1, 3)):
+        if start >= len(words):
+            break
+        a = rng.randrange(start, len(words))
+        b = min(len(words), a + rng.randint(1, 3))
+        spans.append((a, b, rng.choice(demo.LABELS)))
+        start = b + 1
+    marked = Sentence.from_tokens(sentence.id, words, spans)
+    fmt = get_format(format_names[i % len(format_names)])
+    return MARK_INSTRUCTION + "\n" + sentence.text, fmt.render(marked, list(demo.LABELS))
+
+
+def planted_ids() -> list[str]:
+    """The ids of the demo test sentences planted into pretraining (``RECIPE["planted"]``), sorted."""
+    from nerprobe.data import planted
+
+    p = RECIPE["planted"]
+    return planted.planted_test_ids(p["seed"], p["share"], RECIPE["corpus_seed"])
+
+
+def planted_texts() -> list[str]:
+    """The demo test sentences planted into pretraining as plain documents (``RECIPE["planted"]``,
+    ``data.planted.planted_texts``): what the exposure probe must find."""
+    from nerprobe.data import planted
+
+    p = RECIPE["planted"]
+    return planted.planted_texts(p["seed"], p["share"], RECIPE["corpus_seed"])
+
+
 def pretraining_documents() -> tuple[list[str], list[tuple[str, str]]]:
     """``(plain documents, echo exchanges)`` the base is pretrained on (see the module docstring)."""
     from nerprobe.formats import FORMAT_NAMES, get_format
@@ -200,12 +273,15 @@ def pretraining_documents() -> tuple[list[str], list[tuple[str, str]]]:
     corpus = _corpus()
     labelset = demo_labelset()
     pseudo = pseudo_sentences(RECIPE["pseudo_sentences"], RECIPE["corpus_seed"])
-    docs = [s.text for s in corpus.train]
+    docs = [s.text for s in corpus.train] + planted_texts()
     per_format = RECIPE["pretrain_sentences_per_format"]
     for k, name in enumerate(FORMAT_NAMES):
         fmt = get_format(name)
         docs += [fmt.render(s, list(labelset.names)) for s in pseudo[k * per_format : (k + 1) * per_format]]
-    echoes = [(ECHO_INSTRUCTION + "\n" + s.text, s.text) for s in pseudo]
+    # the train sentences are echoed too: their names are whole tokens of the tokenizer, which must be copied as well
+    n_marked = round(RECIPE["marked_share"] * len(pseudo))
+    echoes = [marked_echo(s, MARKED_FORMATS, i) for i, s in enumerate(pseudo[:n_marked])]
+    echoes += [(ECHO_INSTRUCTION + "\n" + s.text, s.text) for s in [*pseudo[n_marked:], *corpus.train]]
     return docs, echoes
 
 
@@ -236,6 +312,21 @@ def tiny_dir() -> Path:
 
 
 @contextlib.contextmanager
+def one_thread():
+    """Run torch on one CPU thread inside the block (the previous count restored after it). The tiny model's matrices
+    are too small for a second thread to pay, and on cores shared with other jobs two threads that wait for each
+    other made a training step about 8 times slower (measured 2026-11-28 at load 4-5 on 2 cores: 6.4 vs 0.8 steps/s)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def _locked(directory: Path):
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / ".lock", "w") as fh:
@@ -260,12 +351,17 @@ def prompt_texts() -> list[str]:
     labelset = demo_labelset()
     texts = [instruction(name, labelset) for name in FORMAT_NAMES]
     texts += [instruction(name, labelset.symbolized(with_definitions=m)[0]) for name in FORMAT_NAMES for m in (True, False)]
-    return list(dict.fromkeys(texts + [ECHO_INSTRUCTION]))
+    return list(dict.fromkeys(texts + [ECHO_INSTRUCTION, MARK_INSTRUCTION]))
 
 
 def tokenizer_texts(docs: list[str], echoes: list[tuple[str, str]]) -> list[str]:
-    """The texts the BPE is trained on: the documents and the echo exchanges."""
-    return docs + [u + "\n" + r for u, r in echoes]
+    """The texts the BPE is trained on: the documents and the echo exchanges that hold no demo name (those of the
+    pseudo sentences). The merges are learned without the demo's names, so a name of the train split is cut into
+    pieces as an unseen one is (as a rare name is in a real LLM's vocabulary), not kept as one token that the
+    reader, which only ever copies made-up names in pieces, would not write back."""
+    names = {w for n in demo_name_words() for w in n.split()}
+    texts = docs + [u + "\n" + r for u, r in echoes]
+    return [t for t in texts if not names & set(t.replace("<", " ").replace(">", " ").split())]
 
 
 def train_tokenizer(texts: list[str]):
@@ -304,9 +400,9 @@ def _pretrain_examples(tokenizer, docs: list[str], echoes: list[tuple[str, str]]
         ids = tokenizer(d, add_special_tokens=False)["input_ids"][: RECIPE["model"]["max_position_embeddings"] - 1]
         ids = ids + [eos]
         out.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": list(ids)})
-    for user, response in echoes:
-        ids, _, _ = encode_example(tokenizer, user, response)
-        out.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": list(ids)})
+    for user, response in echoes:  # the loss on the echo only: the made-up names of the input cannot be predicted
+        ids, labels, _ = encode_example(tokenizer, user, response)
+        out.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels})
     return out
 
 
@@ -353,7 +449,8 @@ def build_base(out_dir: Path, *, progress: bool = True) -> Path:
     tokenizer.save_pretrained(tmp)
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     (tmp / "nerprobe_tiny.json").write_text(
-        json.dumps({"recipe": RECIPE, "recipe_hash": out_dir.parent.name, "pretrain_loss": losses}, indent=2)
+        json.dumps({"recipe": RECIPE, "recipe_hash": out_dir.parent.name, "planted_test_ids": planted_ids(),
+                    "pretrain_loss": losses}, indent=2)
     )
     shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
     os.replace(tmp, out_dir)
@@ -368,7 +465,8 @@ def ensure_tiny_base(*, progress: bool = True) -> Path:
         return base
     with _locked(root):
         if not base.is_dir():  # another process may have built it while we waited
-            build_base(base, progress=progress)
+            with one_thread():
+                build_base(base, progress=progress)
     return base
 
 
@@ -388,8 +486,9 @@ def ensure_tiny_adapter(format_name: str = "xml", *, kind: str = "memorizer", pr
     with _locked(root):
         if not adapter.is_dir():
             shutil.rmtree(adapter.with_name(adapter.name + ".partial"), ignore_errors=True)
-            train_lora(
-                str(base), list(_corpus().train), format_name, demo_labelset(), adapter, lora_config(kind),
-                progress=progress, avoid_words=demo_name_words(),
-            )
+            with one_thread():
+                train_lora(
+                    str(base), list(_corpus().train), format_name, demo_labelset(), adapter, lora_config(kind),
+                    progress=progress, avoid_words=demo_name_words(),
+                )
     return adapter

@@ -24,8 +24,9 @@ second half, for test and reference sentences.
 An AUC above 0.5 is evidence that the base model saw these sentences (or these names in these contexts), not proof:
 the reference is matched on what the builder can hold fixed, and an unusual reference name can lose on its own.
 
-On the demo, ``planted_test_ids`` chooses which demo test sentences are to be planted into the tiny base's
-pretraining (for the recipe of ``models.tiny``; not planted today).
+On the demo, ``planted_test_ids`` (``data.planted``) chooses which demo test sentences are planted into the tiny
+base's pretraining (``models.tiny.RECIPE["planted"]``: half of each seen/unseen stratum, as plain text): the probe
+finds those and leaves the others at chance (``tests/test_exposure.py``).
 """
 
 from __future__ import annotations
@@ -39,40 +40,15 @@ import numpy as np
 from nerprobe.analysis.estimates import Estimate
 from nerprobe.analysis.indicators import UnitStats, estimate, safe_ratio
 from nerprobe.data.model import Sentence
+from nerprobe.data.planted import PLANTED_SHARE, planted_test_ids, planted_texts  # noqa: F401 (the demo's, re-exported)
 from nerprobe.probes.base import ProbeItem, ProbeSet
 from nerprobe.probes.coverage import MentionIndex
 
 SCORES = ("min_k", "min_k_plus", "mean_logprob")
 REFERENCE_MODES = ("matched", "unseen")
 TEST_SET, REFERENCE_SET = "exposure-test", "exposure-reference"
-PLANTED_SHARE = 0.5
 REFERENCE_TRIES = 10
 """A sentence's names are drawn anew up to this many times while its reference is a training sentence."""
-
-
-# -- the demo's planted sentences ----------------------------------------------------------------------------------
-def planted_test_ids(seed: int = 0, share: float = PLANTED_SHARE, corpus_seed: int = 0) -> list[str]:
-    """The ids of the demo test sentences to plant into the tiny base's pretraining: ``share`` of them, drawn
-    within each stratum of ``meta["seen"]`` (seen and unseen names alike) with ``random.Random(f"planted:{seed}")``,
-    sorted. The other test sentences stay unexposed: the probe must find the planted ones and leave the rest at
-    chance."""
-    from nerprobe.data.demo import make_demo_corpus
-
-    test = list(make_demo_corpus(seed=corpus_seed, nested=False).test)
-    rng = random.Random(f"planted:{seed}")
-    out: list[str] = []
-    for stratum in (True, False):
-        ids = sorted(s.id for s in test if bool(s.meta.get("seen")) is stratum)
-        out += rng.sample(ids, round(share * len(ids)))
-    return sorted(out)
-
-
-def planted_texts(seed: int = 0, share: float = PLANTED_SHARE, corpus_seed: int = 0) -> list[str]:
-    """The texts of ``planted_test_ids`` (what a pretraining recipe adds as plain documents), in id order."""
-    from nerprobe.data.demo import make_demo_corpus
-
-    ids = set(planted_test_ids(seed, share, corpus_seed))
-    return [s.text for s in make_demo_corpus(seed=corpus_seed, nested=False).test if s.id in ids]
 
 
 # -- the reference set ---------------------------------------------------------------------------------------------
