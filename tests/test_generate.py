@@ -113,3 +113,16 @@ def test_continuous_engine_gives_the_padded_batches_outputs(loaded, requests):
     assert continuous.settings(8) == {**HFPredictor(loaded).settings(8), "engine": "continuous"}
     with pytest.raises(ValueError, match="engine must be one of generate, continuous"):
         HFPredictor(loaded, engine="vllm")
+
+
+def test_continuous_engine_without_generate_batch_is_a_clear_error(loaded, requests):
+    """A transformers without continuous batching: one NerprobeError naming the way out, not an AttributeError."""
+    from nerprobe.errors import NerprobeError
+
+    class Plain:  # a model object with generate but no generate_batch
+        generate = loaded.model.generate
+
+    pred = HFPredictor(loaded, max_new_tokens=4, engine="continuous")
+    pred.loaded = type(loaded)(**{**loaded.__dict__, "_model": Plain()})
+    with pytest.raises(NerprobeError, match="use --engine generate"):
+        pred.predict(requests[:2], progress=False)

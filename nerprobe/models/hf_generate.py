@@ -175,7 +175,12 @@ class HFPredictor:
         repeated prompt has one greedy output, so which copy gets which result does not matter)."""
         from transformers import GenerationConfig
 
+        from nerprobe.errors import NerprobeError
+
         model, tok = self.loaded.model, self.loaded.tokenizer
+        if not hasattr(model, "generate_batch"):
+            raise NerprobeError("--engine continuous needs transformers' continuous batching (generate_batch), which "
+                                "this transformers does not have: upgrade transformers or use --engine generate")
         add_special = self.prompt_style == "plain"
         ids = [tok(t, add_special_tokens=add_special)["input_ids"] for t in texts]
         eos = _eos_ids(model, tok)
@@ -185,11 +190,13 @@ class HFPredictor:
         by_prompt: dict[tuple[int, ...], list] = {}
         for result in results.values():
             if getattr(result, "error", None):
-                raise RuntimeError(f"continuous batching failed on a request: {result.error}")
+                raise NerprobeError(f"continuous batching failed on a request ({result.error}); outputs generated "
+                                    "before are kept in the cache: rerun, or use --engine generate")
             by_prompt.setdefault(tuple(result.prompt_ids), []).append(result.generated_tokens)
         missing = sum(1 for i in ids if not by_prompt.get(tuple(i)))
         if missing:
-            raise RuntimeError(f"continuous batching returned no output for {missing} of {len(ids)} requests")
+            raise NerprobeError(f"continuous batching returned no output for {missing} of {len(ids)} requests; "
+                                "outputs generated before are kept in the cache: rerun, or use --engine generate")
         rows = [by_prompt[tuple(i)][0] for i in ids]
         return [self._decode(list(row), budget, eos) for row, budget in zip(rows, budgets)]
 
