@@ -186,6 +186,54 @@ def _general_read_conll(path) -> list[Sentence]:
     return conll._decode_sentences(str(path), path.stem, *grouped, "auto", -1, False).sentences
 
 
+def _general_outcome(path, scheme="auto", tag_column=-1, lenient=False):
+    """What the line-by-line loop makes of ``path``: (sentences, skipped) or the error's text."""
+    from nerprobe.data import conll
+    from nerprobe.errors import InputError
+
+    data = path.read_bytes()
+    try:
+        grouped = conll._group_lines(str(path), path.stem, conll._decode_lines(str(path), data, lenient), tag_column,
+                                     lenient)
+        corpus = conll._decode_sentences(str(path), path.stem, *grouped, conll.normalize_scheme(scheme), tag_column,
+                                         lenient)
+    except InputError as err:
+        return str(err)
+    return corpus.sentences, corpus.skipped
+
+
+def _fast_outcome(path, scheme="auto", tag_column=-1, lenient=False):
+    from nerprobe.errors import InputError
+
+    try:
+        corpus = read_conll(path, scheme=scheme, tag_column=tag_column, lenient=lenient)
+    except InputError as err:
+        return str(err)
+    return corpus.sentences, corpus.skipped
+
+
+@pytest.mark.parametrize("rel", ["conll2003/train.txt", "conll2003/valid.txt", "conll2003/test.txt",
+                                 "wnut17/wnut17train.conll", "wnut17/emerging.dev.conll",
+                                 "wnut17/emerging.test.annotated"])
+@pytest.mark.parametrize("scheme,tag_column,lenient", [("auto", -1, False), ("iob2", -1, False), ("iob2", -1, True),
+                                                       ("iobes", -1, True), ("iobes", -1, False), ("auto", 2, False),
+                                                       ("auto", 1, True)])
+def test_read_conll_fast_path_equals_line_loop(data_dir, rel, scheme, tag_column, lenient):
+    """The flat fast path (sentences decoded as they are cut) against the line-by-line loop on real files: the same
+    sentences and skipped messages, or the same error (the line of the first bad tag under IOB2/IOBES, CoNLL-2003's
+    chunk column refused, a column that holds no tags)."""
+    path = data_dir / rel
+    if tag_column != -1 and "conll2003" not in rel:
+        pytest.skip("WNUT-17 has two columns")
+    fast = _fast_outcome(path, scheme, tag_column, lenient)
+    general = _general_outcome(path, scheme, tag_column, lenient)
+    if isinstance(general, str) or isinstance(fast, str):
+        assert fast == general
+        return
+    _same_sentences(fast[0], general[0])
+    assert fast[1] == general[1]
+
+
 def _old_decode_tags(tags: list[str], scheme: str) -> list[tuple[int, int, str]]:
     """The token-by-token IOB1/IOB2 decoder every tag went through before (reference for ``decode_tags``)."""
     from nerprobe.data.conll import _TagError, _split_tag
