@@ -693,6 +693,82 @@ def test_score_with_rank_mapping_equals_offset_map(data_dir, tmp_path, monkeypat
     assert fast["pairing"]["text_mismatches"] == 0 and fast["scores"]["micro"]["n_gold"] > 1000
 
 
+def _reference_place(result, gold, source_text, entities, same_squashed=None):
+    """``pairing._place`` as it was: texts compared here every time, entity-less pairs included."""
+    from nerprobe.analysis import pairing
+    from nerprobe.data.model import Entity
+
+    if source_text == gold.text:
+        return tuple(entities)
+    if pairing.squashed(source_text) == pairing.squashed(gold.text):
+        index = pairing.NonSpaceIndex(gold.text)
+
+        def move(ent):
+            return pairing.map_entity_equal(ent, source_text, index)
+    else:
+        offsets = pairing.text_offset_map(source_text, gold.text)
+
+        def move(ent):
+            return pairing.map_entity(ent, source_text, gold.text, offsets) if offsets is not None else None
+    placed = []
+    for k, ent in enumerate(entities):
+        if ent.start < 0:
+            placed.append(Entity(-1 - k, -1 - k, ent.label))
+            continue
+        moved = move(ent)
+        if moved is None:
+            result.problems["unmapped_entity"] += 1
+            moved = Entity(-1 - k, -1 - k, ent.label)
+        placed.append(moved)
+    return tuple(placed)
+
+
+@pytest.mark.parametrize("corpus,format_name", [("conll2003", "bracketed"), ("conll2003", "xml"),
+                                                ("genia", "bracketed"), ("genia", "json"), ("genia", "offset_json")])
+def test_place_with_known_text_match_equals_reference(data_dir, tmp_path, monkeypatch, corpus, format_name):
+    """Placing parsed entities on gold text with the text comparison pairing already made (and nothing to do for
+    pairs without entities) gives the pairing, problems and scores of the placing that compared the texts itself,
+    on LLMs4NER prompts whose outputs are perturbed (dropped, re-labelled, cut, lower-cased, one entity added)."""
+    from nerprobe.analysis import pairing
+    from nerprobe.analysis.score_files import score_files
+
+    gold = {"conll2003": data_dir / "conll2003" / "test.txt",
+            "genia": data_dir / "genia" / "nested_jsonl" / "test.jsonlines"}[corpus]
+    name = {"conll2003": "conll03", "genia": "genia"}[corpus]
+    alpaca = json.loads((data_dir / "llms4ner" / "data" / f"{name}_{format_name}_test_alpaca.json").read_text("utf-8"))
+
+    def perturb(out, i):
+        if i % 7 == 0:
+            return ""
+        if i % 5 == 0:
+            for a, b in (("PER", "ORG"), ("LOC", "MISC"), ("protein", "DNA"), ("cell_type", "RNA")):
+                if a in out:
+                    return out.replace(a, b, 1)
+        if i % 11 == 0:
+            return out.lower()
+        if i % 13 == 0:
+            return out[: len(out) // 2]
+        return out
+
+    pred = tmp_path / f"{format_name}_generated_predictions.jsonl"
+    _chat_predictions(pred, [(r["instruction"], r["input"], perturb(r["output"], i)) for i, r in enumerate(alpaca)])
+    asked = []
+
+    def checked_place(result, g, source_text, entities, same_squashed=None):
+        if same_squashed is not None and source_text != g.text:
+            asked.append(same_squashed)
+            assert same_squashed == (pairing.squashed(source_text) == pairing.squashed(g.text))
+        return real_place(result, g, source_text, entities, same_squashed)
+
+    real_place = pairing._place
+    monkeypatch.setattr(pairing, "_place", checked_place)
+    fast = score_files(gold, pred, n_resamples=200)
+    monkeypatch.setattr(pairing, "_place", _reference_place)
+    slow = score_files(gold, pred, n_resamples=200)
+    assert fast == slow
+    assert asked and fast["scores"]["micro"]["n_gold"] > 1000 and fast["pairing"]["problems"]
+
+
 # -- the command line: sub-commands imported on first use ------------------------------------------------------------
 def _eager_app():
     """The ``probe`` app as it was built before sub-commands were made lazy: every module imported and registered."""
@@ -752,6 +828,50 @@ def test_probe_score_imports_no_other_command():
             "'nerprobe.cli.'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "['nerprobe.cli.common', 'nerprobe.cli.score']"
+
+
+def test_probe_score_json_imports_no_rich_console(data_dir, tmp_path):
+    """``probe score --json`` prints through typer alone: rich's console is not imported (the consoles are made on
+    first use), and the JSON is that of the library call."""
+    import subprocess
+    import sys
+
+    from nerprobe.analysis.score_files import score_files
+
+    alpaca = data_dir / "llms4ner" / "data" / "conll03_bracketed_test_alpaca.json"
+    gold = data_dir / "conll2003" / "test.txt"
+    code = ("import sys, runpy\nsys.argv = ['probe', 'score', '--gold', sys.argv[1], '--pred', sys.argv[2], '--json',"
+            " '--n-resamples', '50']\n"
+            "try:\n    runpy.run_module('nerprobe', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('RICH', sorted(m for m in sys.modules if m.startswith('rich.console')))")
+    out = subprocess.run([sys.executable, "-c", code, str(gold), str(alpaca)], capture_output=True, text=True,
+                         check=True).stdout
+    body, _, tail = out.rpartition("RICH ")
+    assert tail.strip() == "[]"
+    assert json.loads(body) == json.loads(json.dumps(score_files(gold, alpaca, n_resamples=50)))
+
+
+def test_lazy_console_prints_what_a_console_prints(capsys):
+    """A console made on first use prints a table, styled text and plain text as a Console made at once."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from nerprobe.cli.common import _LazyConsole, styled
+
+    def show(console):
+        t = Table(title="[bold]x[/bold] scores", title_justify="left")
+        t.add_column("type")
+        t.add_column("F1", justify="right")
+        t.add_row("[PER]", styled("91.20", "bold"))
+        console.print(t)
+        console.print("plain [red]text[/red]", highlight=False, soft_wrap=True)
+        return capsys.readouterr()
+
+    eager = show(Console(markup=False))
+    lazy = _LazyConsole(markup=False)
+    assert lazy._console is None
+    assert show(lazy) == eager and eager.out
+    assert isinstance(lazy._console, Console) and lazy.is_terminal == lazy._console.is_terminal
 
 
 # -- requests: the prompt without the rendered target ---------------------------------------------------------------

@@ -317,12 +317,16 @@ def _symbol_map(gold_labels: set[str], pred_labels: set[str]) -> dict[str, str]:
     return inverse if pred_labels & set(inverse) else {}
 
 
-def _place(result: PairedPredictions, gold: Sentence, source_text: str, entities) -> tuple[Entity, ...]:
+def _place(result: PairedPredictions, gold: Sentence, source_text: str, entities,
+           same_squashed: bool | None = None) -> tuple[Entity, ...]:
     """Entities found on ``source_text`` carried onto the gold sentence text (unmapped ones counted; unplaced
-    predictions stay unplaced)."""
-    if source_text == gold.text:
+    predictions stay unplaced). ``same_squashed``: whether ``squashed`` of the two texts are equal, when the caller
+    knows it already (None: compared here)."""
+    if source_text == gold.text or not entities:
         return tuple(entities)
-    if squashed(source_text) == squashed(gold.text):  # the common case: re-cased or re-spaced, by rank
+    if same_squashed is None:
+        same_squashed = squashed(source_text) == squashed(gold.text)
+    if same_squashed:  # the common case: re-cased or re-spaced, by rank
         index = NonSpaceIndex(gold.text)
 
         def move(ent):
@@ -348,25 +352,34 @@ def _place(result: PairedPredictions, gold: Sentence, source_text: str, entities
 
 
 def _parse_outputs(
-    result: PairedPredictions, inputs: Sequence[str | None], outputs: Sequence[str], lenient: bool
+    result: PairedPredictions, inputs: Sequence[str | None], outputs: Sequence[str], lenient: bool,
+    same_squashed: Sequence[bool] | None = None,
 ) -> None:
-    """Parse each output against its input text (or the gold text when the input is unknown), then place it."""
+    """Parse each output against its input text (or the gold text when the input is unknown), then place it.
+    ``same_squashed`` (per pair, when known): whether the input's ``squashed`` text equals the gold sentence's."""
     from nerprobe.formats import get_format
 
     fmt = get_format(result.format_name)
     parsed = []
+    statuses = Counter()
+    problems = result.problems
     for gold, text, output in zip(result.gold, inputs, outputs):
         source = Sentence(gold.id, text) if text is not None else gold
         parse = fmt.parse(output or "", source, None, lenient)
-        result.statuses[parse.status.value] += 1
-        result.problems.update(parse.problems)
+        statuses[parse.status.value] += 1
+        if parse.problems:
+            problems.update(parse.problems)
         parsed.append((source.text, parse.entities))
+    result.statuses.update(statuses)
     gold_labels = {e.label for s in result.gold for e in s.entities}
     result.label_map = _symbol_map(gold_labels, {e.label for _, ents in parsed for e in ents})
-    for gold, (text, ents) in zip(result.gold, parsed):
+    if same_squashed is None:
+        same_squashed = [None] * len(parsed)
+    for gold, (text, ents), same in zip(result.gold, parsed, same_squashed):
         if result.label_map:
             ents = [Entity(e.start, e.end, result.label_map.get(e.label, e.label)) for e in ents]
-        result.predicted.append(_place(result, gold, text, ents))
+        # (an input not found was parsed on the gold text itself: _place returns before it asks ``same``)
+        result.predicted.append(_place(result, gold, text, ents, same))
 
 
 def _read_json_array(path: Path) -> list:
@@ -493,8 +506,10 @@ def _pair(gold, pred_path, format_name, kind, lenient, allow_mismatch, max_misma
         if kind == "generated_predictions":
             text = find_input(g.text, r.input or "")
         inputs.append(text)
-    mismatched = [(r, g, t) for r, g, t in zip(records, result.gold, inputs)
-                  if t is None or squashed(t) != squashed(g.text)]
+    # whether each input equals its gold sentence up to case and white space (kept: placing the entities asks again)
+    same_squashed = [t is not None and (t == g.text or squashed(t) == squashed(g.text))
+                     for g, t in zip(result.gold, inputs)]
+    mismatched = [(r, g, t) for r, g, t, same in zip(records, result.gold, inputs, same_squashed) if not same]
     result.text_checked, result.text_mismatches = len(records), len(mismatched)
     if mismatched and len(mismatched) > max_mismatch_share * len(records) and not allow_mismatch:
         r, g, t = mismatched[0]
@@ -511,7 +526,7 @@ def _pair(gold, pred_path, format_name, kind, lenient, allow_mismatch, max_misma
         result.references = [r.reference if r.reference is not None else g.meta.get("output")
                              if g.meta.get("format") == result.format_name else None
                              for r, g in zip(records, result.gold)]
-        _parse_outputs(result, inputs, outputs, lenient)
+        _parse_outputs(result, inputs, outputs, lenient, same_squashed)
     else:
         for g, i in zip(result.gold, range(len(records))):
             p = corpus[i]
