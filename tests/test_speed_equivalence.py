@@ -466,6 +466,86 @@ def test_generation_lines_equal_json_dumps():
         assert line(item_id, original_id, r, output, parse) == want + "\n"
 
 
+def _reference_rewrite_tokens(sentence, replacements):
+    """The tokens ``replace_spans`` made before (no replaced span cutting a token): each kept token's two ends moved
+    by bisection over the replaced spans, the replacements' whitespace tokens put in between."""
+    import bisect
+
+    from nerprobe.probes.base import whitespace_tokens
+
+    spans = sorted(replacements)
+    ends, deltas, delta, new_start = [], [], 0, {}
+    for a, b in spans:
+        new_start[(a, b)] = a + delta
+        delta += len(replacements[(a, b)]) - (b - a)
+        ends.append(b)
+        deltas.append(delta)
+
+    def move(p):
+        i = bisect.bisect_right(ends, p) - 1
+        return p + (deltas[i] if i >= 0 else 0)
+
+    tokens, j = [], 0
+    for t in sentence.tokens:
+        while j < len(spans) and spans[j][1] <= t.start:
+            tokens.extend(whitespace_tokens(replacements[spans[j]], new_start[spans[j]]))
+            j += 1
+        if j < len(spans) and spans[j][0] <= t.start < spans[j][1]:
+            continue
+        tokens.append(Token(t.text, move(t.start), move(t.end)))
+    for sp in spans[j:]:
+        tokens.extend(whitespace_tokens(replacements[sp], new_start[sp]))
+    tokens.sort(key=lambda tok: tok.start)
+    return tuple(tokens)
+
+
+@pytest.mark.parametrize("corpus", ["conll2003", "wnut17", "genia"])
+def test_replace_spans_tokens_equal_bisection(data_dir, corpus):
+    """Rewritten sentences' tokens (kept tokens shifted per stretch between replaced spans) equal the tokens moved
+    one end at a time by bisection, on real sentences with random replacements (longer, shorter, several words,
+    spaced), every replaceable span or some."""
+    from nerprobe.probes.rewrite import replace_spans, replaceable_spans
+
+    path = {"conll2003": data_dir / "conll2003" / "test.txt", "wnut17": data_dir / "wnut17" / "emerging.test.annotated",
+            "genia": data_dir / "genia" / "nested_jsonl" / "test.jsonlines"}[corpus]
+    sentences = read_corpus(path, **({"scheme": "iob2"} if corpus == "wnut17" else {})).sentences
+    rng = random.Random(5)
+    checked = 0
+    for s in sentences[:2500]:
+        spans, _ = replaceable_spans(s)
+        if not spans:
+            continue
+        chosen = [sp for sp in spans if rng.random() < 0.7] or spans[:1]
+        replacements = {sp: rng.choice(["X", "New York City", "a  b", "Zorbian Ltd .", "q" * rng.randint(1, 30)])
+                        for sp in chosen}
+        new, _ = replace_spans(s, replacements, "new")
+        tok_starts = [t.start for t in s.tokens]
+        cut = any(any(t.start < p < t.end for t in s.tokens) for sp in chosen for p in sp)
+        if cut or not tok_starts:
+            continue
+        assert new.tokens == _reference_rewrite_tokens(s, replacements), (s.id, replacements)
+        checked += 1
+    assert checked > 500
+
+
+def test_probe_set_lines_are_json_dumps(tmp_path):
+    """``ProbeSet.save`` writes ``json.dumps(..., ensure_ascii=False)`` of the header and of each item, line by
+    line (one encoder made per set)."""
+    from nerprobe.data.model import Entity
+    from nerprobe.probes.base import ProbeItem, ProbeSet
+
+    items = [ProbeItem(f"i{k}", f"s{k}", Sentence.from_tokens(f"s{k}", ["Zürich", '"quoted"', "日本", "\\x",
+                                                                        "\u2028"], [(0, 1, "LOC"), (2, 3, "LOC")]),
+                       (), {"changed": [k, "é"], "none": None, "f": 0.5})
+             for k in range(50)]
+    ps = ProbeSet("odd", 3, items, params={"labelset": {"names": ["LOC"]}, "x": "\x00\x7f"}, problems=["é \n"])
+    path = ps.save(tmp_path)
+    header = {"probe_set": ps.name, "seed": ps.seed, "params": ps.params, "problems": ps.problems}
+    want = [json.dumps(header, ensure_ascii=False)] + [json.dumps(it.to_dict(), ensure_ascii=False) for it in items]
+    assert path.read_text(encoding="utf-8").split("\n") == want + [""]
+    assert ProbeSet.load(path).items[0].sentence.entities[0] == Entity(0, 6, "LOC")
+
+
 # -- statistics: same numbers, cheaper ------------------------------------------------------------------------------
 def test_normal_sf_equals_scipy_stats():
     """The normal tail of the resampled p-values, without importing scipy.stats, to the last bit."""

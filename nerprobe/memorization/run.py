@@ -91,11 +91,21 @@ class GenerationLines:
             head = self._heads[request.instruction] = self._encode(request.instruction)[:-1] + "\\n"
         return head + self._encode(request.input)[1:]
 
+    def problems(self, problems) -> str:
+        """``json.dumps(list(problems), ensure_ascii=False)`` for problem names (strings): ``[]`` for none (most
+        items), else each name encoded and joined with json's item separator ``", "``."""
+        if not problems:
+            return "[]"
+        enc = self._encode
+        if all(type(p) is str for p in problems):
+            return "[" + ", ".join(map(enc, problems)) + "]"
+        return enc(list(problems))
+
     def __call__(self, item_id, original_id, request, output: str, parse) -> str:
         enc = self._encode
         return (f'{{"id": {enc(item_id)}, "original_id": {enc(original_id)}, "prompt": {self.prompt(request)}, '
                 f'"output": {enc(output)}, "status": {enc(parse.status.value)}, '
-                f'"problems": {enc(list(parse.problems))}}}\n')
+                f'"problems": {self.problems(parse.problems)}}}\n')
 
 
 def generate_and_parse(named: NamedPredictor, probe_set, labelset, cfg: MemorizationConfig, run_dir: Path):

@@ -125,10 +125,11 @@ class ProbeSet:
         path = self.path_in(run_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = {"probe_set": self.name, "seed": self.seed, "params": self.params, "problems": self.problems}
+        encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(.., ensure_ascii=False), made once
         with open(path, "w", encoding="utf-8") as f:
-            f.write(json.dumps(header, ensure_ascii=False) + "\n")
+            f.write(encode(header) + "\n")
             for it in self.items:
-                f.write(json.dumps(it.to_dict(), ensure_ascii=False) + "\n")
+                f.write(encode(it.to_dict()) + "\n")
         return path
 
     @classmethod

@@ -15,6 +15,9 @@ from nerprobe.data.model import Entity, Sentence, Token
 from nerprobe.probes.base import whitespace_tokens
 
 
+_TUPLE_NEW = tuple.__new__  # Token(text, start, end) made in C (Token is a named tuple)
+
+
 def leaf_entities(sentence: Sentence) -> list[Entity]:
     """Entities that contain no other entity span (the innermost ones), in sentence order."""
     ents = sentence.entities
@@ -96,16 +99,20 @@ def replace_spans(sentence: Sentence, replacements: Mapping[tuple[int, int], str
     if cuts_token or not sentence.tokens:
         tokens = whitespace_tokens(new_text)
     else:
+        # No replaced span cuts a token, so a kept token lies between two replaced spans, and both its ends move by
+        # the length change of the spans before it (what ``move`` finds by bisection): ``shift``, kept per stretch.
         tokens = []
-        j = 0
+        j, n_spans, shift = 0, len(spans), 0
         for t in sentence.tokens:
-            while j < len(spans) and spans[j][1] <= t.start:
+            start = t.start
+            while j < n_spans and spans[j][1] <= start:
                 a, b = spans[j]
                 tokens.extend(whitespace_tokens(replacements[(a, b)], new_span[(a, b)][0]))
+                shift = deltas_after[j]
                 j += 1
-            if j < len(spans) and spans[j][0] <= t.start < spans[j][1]:
+            if j < n_spans and spans[j][0] <= start:
                 continue  # a token of a replaced span: its new tokens are added above
-            tokens.append(Token(t.text, move(t.start), move(t.end)))
+            tokens.append(_TUPLE_NEW(Token, (t.text, start + shift, t.end + shift)))
         for a, b in spans[j:]:
             tokens.extend(whitespace_tokens(replacements[(a, b)], new_span[(a, b)][0]))
         tokens.sort(key=lambda tok: tok.start)
