@@ -177,6 +177,43 @@ def test_read_conll_odd_layouts_agree_with_reference(data_dir, tmp_path, variant
         _same_sentences(got, reference_read_conll(path, "auto"))
 
 
+@pytest.mark.parametrize("variant", ["glued", "twice", "mid_sentence", "last", "first_line_of_block", "only_docs"])
+def test_read_conll_docstart_placements_agree_with_line_loop(data_dir, tmp_path, variant):
+    """-DOCSTART- lines where a blank line does not separate them (right after another, inside a sentence, at the
+    very end, glued to the next sentence): the fast path cuts sentences and counts documents as the line loop does
+    (the same sentences, ids, doc ids and first lines)."""
+    text = (data_dir / "conll2003" / "test.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    doc = "-DOCSTART- -X- -X- O"
+    assert lines[0] == doc and lines[1] == ""
+    k = next(i for i in range(10, len(lines)) if lines[i] and lines[i + 1])  # a line with a token line after it
+    if variant == "glued":
+        del lines[1]
+    elif variant == "twice":
+        lines.insert(1, doc)
+    elif variant == "mid_sentence":
+        lines.insert(k + 1, doc)
+    elif variant == "last":
+        lines += [doc]
+    elif variant == "first_line_of_block":
+        lines[k - 1 : k - 1] = ["", doc]
+    elif variant == "only_docs":
+        lines = [doc, "", doc, doc, "", "EU NNP B-NP B-ORG", doc, "rejects VBZ B-VP O", ""]
+    path = tmp_path / "test.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    fast = _fast_outcome(path)
+    general = _general_outcome(path)
+    assert not isinstance(fast, str) and not isinstance(general, str)
+    _same_sentences(fast[0], general[0])
+    assert [s.doc_id for s in fast[0]] == [s.doc_id for s in general[0]] and len(fast[0]) > 1
+    # the lines named in errors: every sentence with an entity is refused under IOBES, its line in the message
+    fast, general = _fast_outcome(path, "iobes", -1, True), _general_outcome(path, "iobes", -1, True)
+    assert fast[1] == general[1] and fast[1]
+    from nerprobe.data import conll
+
+    assert conll._read_fast(str(path), path.read_text(encoding="utf-8"), path.stem, "auto", -1, False) is not None
+
+
 def _general_read_conll(path) -> list[Sentence]:
     """``read_conll`` through its line-by-line loop only (the path every file took before the fast path)."""
     from nerprobe.data import conll

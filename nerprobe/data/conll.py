@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import gc
 import re
-from itertools import accumulate, chain, compress, count, repeat
+from itertools import accumulate, compress, count, repeat
 from operator import add, not_
 from pathlib import Path
 from typing import Iterable
@@ -336,27 +336,33 @@ def _read_fast(spath: str, text: str, stem: str, scheme: str, tag_column: int, l
     tag_idx = tag_column % n_columns
     words_all = flat[0::n_columns]
     tags_all = flat[tag_idx::n_columns]
-    # line index of each non-blank line, in file order; -DOCSTART- ones among them
-    nonblank = list(compress(count(), spaces))
+    # flat rows of the -DOCSTART- lines; line indices of the blank lines, the end of the file last
     docs = _positions(words_all, "-DOCSTART-") if "-DOCSTART-" in text else []
-    doc_lines = {nonblank[k]: k for k in docs}
-    cuts = sorted(chain(compress(count(), map(not_, spaces)), doc_lines))
-    cuts.append(len(spaces))
-    # each sentence as (first line index, first and last-exclusive flat row, doc id)
+    blanks = list(compress(count(), map(not_, spaces)))
+    blanks.append(len(spaces))
+    # each sentence as (first line index, first and last-exclusive flat row, doc id): the lines between two blank
+    # lines, cut again at each -DOCSTART- line among them
     bounds: list[tuple[int, int, int, str | None]] = []
     doc_k = -1
     doc_id = None
     a = 0  # first line index of the next sentence
     k0 = 0  # flat row (non-blank line) index of line a
-    for b in cuts:
-        if b > a:
-            k1 = k0 + (b - a)
-            bounds.append((a, k0, k1, doc_id))
-            k0 = k1
-        if b in doc_lines:
+    d = 0  # next -DOCSTART- (index into docs)
+    n_docs = len(docs)
+    for b in blanks:
+        k1 = k0 + (b - a)  # lines a..b-1 are the rows k0..k1-1
+        while d < n_docs and docs[d] < k1:
+            row = docs[d]
+            if row > k0:
+                bounds.append((a, k0, row, doc_id))
             doc_k += 1
             doc_id = f"{stem}-doc{doc_k}"
-            k0 += 1
+            a += row - k0 + 1
+            k0 = row + 1
+            d += 1
+        if k1 > k0:
+            bounds.append((a, k0, k1, doc_id))
+        k0 = k1
         a = b + 1
     if not bounds:
         return _decode_sentences(spath, stem, [], set(), n_columns, scheme, tag_column, lenient, True)
