@@ -583,6 +583,30 @@ def test_probe_set_lines_are_json_dumps(tmp_path):
     assert ProbeSet.load(path).items[0].sentence.entities[0] == Entity(0, 6, "LOC")
 
 
+@pytest.mark.parametrize("format_name", ["bracketed", "xml"])
+def test_split_tokenizers_equal_match_by_match(data_dir, format_name):
+    """The inline formats' one-``re.split`` tokenizers give ``align.tokenize``'s tokens (match by match, classified
+    one at a time) on every LLMs4NER output of the format (CoNLL-2003 and its variants, GENIA; dev and test), the
+    same outputs cut and lower-cased, and random strings of markup characters, spaces and text."""
+    from pathlib import Path
+
+    from nerprobe.formats import bracketed, xml_tags
+    from nerprobe.formats.align import tokenize
+
+    module = {"bracketed": bracketed, "xml": xml_tags}[format_name]
+    outputs = []
+    for path in sorted(Path(data_dir / "llms4ner" / "data").glob(f"*_{format_name}_*_alpaca.json")):
+        outputs += [r["output"] for r in json.loads(path.read_text(encoding="utf-8"))]
+    assert len(outputs) > 10000
+    rng = random.Random(4)
+    outputs += [o[: rng.randrange(len(o) + 1)] for o in outputs[:3000]] + [o.lower() for o in outputs[:500]]
+    pieces = ["[", "]", "|", " | ", "|PER]", " |LOC ]", "<", ">", "</", "<PER>", "</PER>", "< LOC >", "<a/b>", " ",
+              "\t", "\n", "x", "New York", "é", ""]
+    outputs += ["".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(20000)]
+    for o in outputs:
+        assert module._tokenize(o) == tokenize(o, module._MARKUP, module._classify), o
+
+
 # -- statistics: same numbers, cheaper ------------------------------------------------------------------------------
 def test_normal_sf_equals_scipy_stats():
     """The normal tail of the resampled p-values, without importing scipy.stats, to the last bit."""
