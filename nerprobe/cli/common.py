@@ -22,8 +22,9 @@ class _LazyConsole:
 
     Importing rich's console takes some 25 ms, a tenth of ``probe score --json``'s own imports, and that command
     prints through ``typer.echo`` only (unless it warns): the console is made when something is printed with it.
-    A Console reads its settings (terminal, width, colours) when made and writes to ``sys.stdout`` / ``sys.stderr``
-    as they are when it prints, so made later it prints the same."""
+    A Console reads its settings from the environment (``COLUMNS``, ``NO_COLOR``, ``TERM`` ...) when made and writes
+    to ``sys.stdout`` / ``sys.stderr`` as they are when it prints; nerprobe changes none of those settings, so made
+    later it prints the same."""
 
     def __init__(self, **options):
         self._options = options
@@ -37,6 +38,8 @@ class _LazyConsole:
         return self._console
 
     def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("_options", "_console"):  # not set yet (copy, pickle): no Console
+            raise AttributeError(name)
         return getattr(self._get(), name)
 
 

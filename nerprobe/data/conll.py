@@ -373,8 +373,8 @@ def _read_fast(spath: str, text: str, stem: str, scheme: str, tag_column: int, l
         tags_met.update(tags_all[prev:k])
         prev = k + 1
     tags_met.update(tags_all[prev:])
-    raw = (_Raw(a + 1, d, range(a + 1, a + 1 + k1 - k0), words_all[k0:k1], tags_all[k0:k1], (), None)
-           for a, k0, k1, d in bounds)  # made only to name the line of an error
+    raw = (_Raw(a + 1, doc, range(a + 1, a + 1 + k1 - k0), words_all[k0:k1], tags_all[k0:k1], (), None)
+           for a, k0, k1, doc in bounds)  # made only to name the line of an error
     _refuse_chunk_tags(spath, raw, tags_met, tag_column)
     if scheme == "auto":
         scheme = _detect_scheme({tag[0] for tag in tags_met if len(tag) > 2 and tag[1] in "-_"})
@@ -394,7 +394,7 @@ def _read_fast(spath: str, text: str, stem: str, scheme: str, tag_column: int, l
         words = words_all[k0:k1]
         if spans:  # character offsets: token j starts at the lengths of the tokens before it plus j spaces
             ends = list(accumulate(map(len, words), initial=0))
-            entities = tuple([_make_entity(ends[a] + a, ends[z] + z - 1, label) for a, z, label in spans])
+            entities = tuple([_make_entity(ends[i] + i, ends[j] + j - 1, label) for i, j, label in spans])
         else:
             entities = ()
         sentences.append(trusted_sentence(f"{stem}-{k}", " ".join(words), entities, doc_id,
