@@ -992,6 +992,53 @@ def test_probe_score_json_imports_no_rich_console(data_dir, tmp_path):
     assert json.loads(body) == json.loads(json.dumps(score_files(gold, alpaca, n_resamples=50)))
 
 
+def test_freeze_heap_at_exit_registers_once_and_never_with_torch(monkeypatch):
+    """``probe score`` and ``probe memorization`` register ``gc.freeze`` to run at exit once per process, and not
+    at all in a process that has torch loaded."""
+    import gc
+    import sys
+
+    from nerprobe.cli import common
+
+    registered = []
+    monkeypatch.setattr(common.atexit, "register", registered.append)
+    monkeypatch.setattr(common, "_FREEZE_AT_EXIT", [False])
+    monkeypatch.setitem(sys.modules, "torch", object())
+    common.freeze_heap_at_exit()
+    assert registered == [] and common._FREEZE_AT_EXIT == [False]
+    monkeypatch.delitem(sys.modules, "torch")
+    common.freeze_heap_at_exit()
+    common.freeze_heap_at_exit()
+    assert registered == [gc.freeze]
+
+
+def test_memorization_process_writes_the_same_run_with_the_heap_frozen_at_exit(data_dir, tmp_path):
+    """A whole ``python -m nerprobe memorization --model lookup`` process (which freezes its heap at exit) writes
+    the files an in-process run writes, byte for byte (WNUT-17, first 300 test sentences)."""
+    import hashlib
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from nerprobe.cli import app
+
+    args = ["memorization", "--model", "lookup", "--train", str(data_dir / "wnut17" / "wnut17train.conll"), "--test",
+            str(data_dir / "wnut17" / "emerging.test.annotated"), "--limit", "300", "--no-progress",
+            "--n-resamples", "200"]
+    subprocess.run([sys.executable, "-m", "nerprobe", *args, "--out", str(tmp_path / "process")], check=True,
+                   capture_output=True)
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "in_process")])
+    assert result.exit_code == 0, result.output
+
+    def digests(run):
+        return {p.relative_to(run).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(run.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+    process, in_process = digests(tmp_path / "process"), digests(tmp_path / "in_process")
+    assert process == in_process and any(k.startswith("generations/") for k in process) and "stats.json" in process
+
+
 def test_lazy_console_prints_what_a_console_prints(capsys):
     """A console made on first use prints a table, styled text and plain text as a Console made at once."""
     from rich.console import Console

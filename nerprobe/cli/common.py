@@ -7,7 +7,9 @@ instead of markup strings.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import sys
 from typing import TYPE_CHECKING
 
@@ -45,6 +47,24 @@ class _LazyConsole:
 
 console = _LazyConsole(markup=False)
 err_console = _LazyConsole(stderr=True, markup=False)
+
+
+_FREEZE_AT_EXIT = [False]
+
+
+def freeze_heap_at_exit() -> None:
+    """Let the interpreter's exit skip walking this process's heap: ``gc.freeze`` run as an atexit handler moves
+    every object to the permanent generation, which the cyclic collections of the interpreter's finalization do not
+    visit (measured: ~0.3 s less after a CoNLL-2003 lookup memorization run, ~30 ms after ``probe score``).
+
+    For commands whose outputs are written and closed when they return. Every object is still freed and every other
+    atexit handler still runs; only cyclic garbage left at exit is not finalized. Not when torch is loaded: a model's
+    CUDA or shared-memory resources may be released by finalizers of such garbage. Registered once per process (an
+    in-process caller, such as a test, gets it at its own exit only)."""
+    if _FREEZE_AT_EXIT[0] or "torch" in sys.modules:
+        return
+    _FREEZE_AT_EXIT[0] = True
+    atexit.register(gc.freeze)
 
 
 def styled(text: str, style: str) -> Text:

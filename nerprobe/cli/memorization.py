@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nerprobe.cli.common import console, err_console, one_line_errors, warn
+from nerprobe.cli.common import console, err_console, freeze_heap_at_exit, one_line_errors, warn
 from nerprobe.memorization.config import DEFAULT_PROBES
 from nerprobe.probes.registry import PROBES
 
@@ -166,6 +166,7 @@ def memorization(
         result = run_memorization(cfg, log=lambda msg: err_console.print(msg, highlight=False))
     except TooFewResamples as err:
         raise OptionError("--n-resamples", err.reason) from None
+    freeze_heap_at_exit()  # the run directory is written and closed
     if as_json:
         print_json(result, out)
         return

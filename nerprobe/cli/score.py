@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from nerprobe.cli.common import console, deprecated_alias, one_line_errors, take_alias, warn
+from nerprobe.cli.common import console, deprecated_alias, freeze_heap_at_exit, one_line_errors, take_alias, warn
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -106,6 +106,7 @@ def score(
         raise OptionError("--match", f"unknown mode {match!r}; use one of {', '.join(MATCH_MODES)}")
     result = score_files(gold, pred, format_name=format_name, lenient=credit_unlocated, match=match,
                          allow_mismatch=allow_mismatch, n_resamples=resamples, seed=seed)
+    freeze_heap_at_exit()
     for note in result["pairing"]["notes"]:
         warn(note)
     if as_json:
