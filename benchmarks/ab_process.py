@@ -34,11 +34,12 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system of the child) of one run of ``cmd``."""
+def timed(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child) of one run of ``cmd`` in ``cwd``: a folder without a
+    ``nerprobe`` package, as ``python -m`` puts the working directory before ``PYTHONPATH`` on ``sys.path``."""
     before = _children_cpu()
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
     wall = time.perf_counter() - t
     return wall, _children_cpu() - before
 
@@ -68,13 +69,16 @@ def main() -> None:
         score_cmd = [sys.executable, "-m", "nerprobe", "score", "--gold", str(gold), "--pred", str(pred), "--json"]
         script_cmd = ([sys.executable, str(args.llms4ner_script), "--file", str(pred), "--preset", "conll2003",
                        "--output_dir", str(tmp / "l4")] if args.llms4ner_script else None)
-        for name in ("before", "after"):  # one untimed run each: file caches warm for both
-            timed(score_cmd, envs[name])
+        for name in ("before", "after"):  # one untimed run each: file caches warm for both; the right tree used
+            timed(score_cmd, envs[name], tmp)
+            where = subprocess.run([sys.executable, "-c", "import nerprobe; print(nerprobe.__file__)"], env=envs[name],
+                                   cwd=tmp, capture_output=True, text=True, check=True).stdout.strip()
+            assert Path(where).resolve().is_relative_to(trees[name]), (name, where)
         for r in range(args.rounds):
             for name in (("before", "after") if r % 2 == 0 else ("after", "before")):
-                score[name].append(timed(score_cmd, envs[name]))
+                score[name].append(timed(score_cmd, envs[name], tmp))
                 if script_cmd:
-                    score["script"].append(timed(script_cmd, os.environ.copy()))
+                    score["script"].append(timed(script_cmd, os.environ.copy(), tmp))
         loads.append(os.getloadavg()[0])
         k = 0
         for r in range(args.mem_rounds):
@@ -82,7 +86,7 @@ def main() -> None:
                 cmd = [sys.executable, "-m", "nerprobe", "memorization", "--model", "lookup", "--train", str(train),
                        "--test", str(gold), "--no-progress", "--out", str(tmp / f"run{k}")]
                 k += 1
-                mem[name].append(timed(cmd, envs[name]))
+                mem[name].append(timed(cmd, envs[name], tmp))
         loads.append(os.getloadavg()[0])
 
     def med(runs):

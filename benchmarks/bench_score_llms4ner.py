@@ -110,9 +110,17 @@ def run_script_main(module, pred: Path, out_dir: Path) -> None:
         sys.argv = argv
 
 
-def process_time(cmd: list[str], repeats: int) -> float:
+def process_time(cmd: list[str], repeats: int, cwd: Path) -> float:
+    """Median wall seconds of running ``cmd`` in ``cwd`` with ``PYTHONPATH`` naming the tree of the ``nerprobe``
+    imported here, so that the process runs the code the in-process figures ran (``python -m`` puts the working
+    directory first on ``sys.path``: run from a repository root with ``PYTHONPATH`` naming another copy, it would
+    import the root's)."""
+    import nerprobe
+
+    env = {**os.environ, "PYTHONPATH": str(Path(nerprobe.__file__).resolve().parents[1])}
+
     def run():
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
     return median_time(run, repeats)
 
 
@@ -160,12 +168,12 @@ def main() -> None:
 
         ci = median_time(cold_ci, args.repeats)
         whole = process_time([sys.executable, "-m", "nerprobe", "score", "--gold", str(gold_path), "--pred",
-                              str(pred), "--json"], max(3, args.repeats // 2))
+                              str(pred), "--json"], max(3, args.repeats // 2), tmp)
         if script:
             module = load_script(script)
             theirs = median_time(lambda: run_script_main(module, pred, tmp / "out"), args.repeats)
             their_whole = process_time([sys.executable, str(script), "--file", str(pred), "--preset", "conll2003",
-                                        "--output_dir", str(tmp / "out")], max(3, args.repeats // 2))
+                                        "--output_dir", str(tmp / "out")], max(3, args.repeats // 2), tmp)
             rows += [("score in process: read + pair + parse + score", ours, "LLMs4NER script main()", theirs),
                      ("  + bootstrap CI, 10,000 resamples", ours + ci, "LLMs4NER script main()", theirs),
                      ("score, whole process (probe score --json)", whole, "LLMs4NER script process", their_whole)]
