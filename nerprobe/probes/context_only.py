@@ -1,10 +1,10 @@
 """The context-only control: tags a demo sentence from its template alone, blind to the entity names.
 
-The demo corpus (``nerprobe.data.demo``) builds every sentence from a ``Template`` whose words around each slot
-give the slot's type. This predictor matches the sentence text against each template's regex and labels every
-captured slot with the template's slot type, whatever the name in it is; inside an ORG slot it also marks the
-location of the demo's nested patterns ("Bank of {}", "{} City Council", ...), again from the pattern words, not the
-name. It is the opposite end from the lookup baseline: it cannot lose anything when names are replaced by unseen
+The demo corpus (``nerprobe.data.demo``) builds every dev and test sentence from a ``Template`` whose words around
+each slot give the slot's type (in train, its list lines and cross-context names are typed by the name alone). This
+predictor matches the sentence text against each template's regex and labels every captured slot with the template's
+slot type, whatever the name in it is; inside an ORG slot it also marks the location of the demo's nested patterns
+("Bank of {}", "{} City Council", ...), again from the pattern words, not the name. It is the opposite end from the lookup baseline: it cannot lose anything when names are replaced by unseen
 ones, and it knows no entity→label pair at all (an entity presented alone gets nothing).
 
 A sentence that matches no template gets no entities.
