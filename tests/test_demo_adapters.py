@@ -110,9 +110,12 @@ def _f1_difference_ci(a, b, n_resamples: int = 10000) -> tuple[float, float]:
     apart."""
     import numpy as np
 
-    from nerprobe.analysis.significance import _resolve_metric, resampled_totals
+    from nerprobe.analysis.indicators import f1_of
+    from nerprobe.analysis.significance import resampled_totals
 
-    _, f1, _ = _resolve_metric("micro-f1")
+    def f1(totals):  # micro-F1 of each resample's [tp, n_pred, n_gold] summed over labels
+        return f1_of(*np.moveaxis(totals.sum(axis=1), -1, 0))
+
     (ta,) = resampled_totals(a, n_resamples, 0)
     (tb,) = resampled_totals(b, n_resamples, 1)
     low, high = np.percentile(f1(ta) - f1(tb), [2.5, 97.5])
